@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** The whole configuration, validated at start-up. Every key has a default in config/default.json. */
+export const ConfigSchema = z
+  .object({
+    sip: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535),
+        transports: z.array(z.enum(['udp', 'tcp'])).min(1),
+        /** Host advertised in Contact/Via when it differs from the bind address (empty: the bind address). */
+        publicHost: z.string(),
+        maxMessageBytes: z.number().int().min(1024).max(1048576),
+        maxHeaders: z.number().int().min(16).max(4096),
+      })
+      .strict(),
+    rtp: z
+      .object({
+        host: z.string().min(1),
+        publicHost: z.string(),
+        portMin: z.number().int().min(1024).max(65534),
+        portMax: z.number().int().min(1025).max(65535),
+        socketBufferBytes: z.number().int().min(0),
+      })
+      .strict()
+      .refine((r) => r.portMin < r.portMax, { message: 'rtp.portMin must be below rtp.portMax', path: ['portMin'] }),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }).strict(),
+    database: z.object({ url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://') }).strict(),
+    storage: z.object({ dir: z.string().min(1) }).strict(),
+    prompts: z.object({ dir: z.string().min(1), defaultLanguage: z.enum(['fr', 'en']) }).strict(),
+    voicemail: z
+      .object({
+        dialInNumbers: z.array(z.string().regex(/^\+?\d{3,20}$/)).min(1),
+        countryCode: z.string().regex(/^\d{1,3}$/),
+        maxMessageSeconds: z.number().int().min(1).max(3600),
+        silenceSeconds: z.number().min(0).max(600),
+        minMessageSeconds: z.number().min(0).max(60),
+        /** SIP URI that calls to fax-routed lines are redirected to (302); empty: 480. */
+        faxDestination: z.string(),
+      })
+      .strict(),
+    demo: z.object({ enabled: z.boolean(), line: z.string(), pin: z.string().regex(/^\d{4,10}$/) }).strict(),
+    api: z
+      .object({ enabled: z.boolean(), host: z.string(), port: z.number().int().min(0).max(65535), operatorToken: z.string() })
+      .strict(),
+    smtp: z.object({ url: z.string(), from: z.string(), fromName: z.string() }).strict(),
+    retention: z
+      .object({
+        maxMessages: z.number().int().min(1),
+        maxAgeDays: z.number().min(1),
+        sweepIntervalSeconds: z.number().int().min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
