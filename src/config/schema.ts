@@ -12,6 +12,8 @@ export const ConfigSchema = z
         publicHost: z.string(),
         maxMessageBytes: z.number().int().min(1024).max(1048576),
         maxHeaders: z.number().int().min(16).max(4096),
+        /** Ring (180) this long before answering; 0 answers at once. */
+        answerDelayMs: z.number().int().min(0).max(60000),
       })
       .strict(),
     rtp: z

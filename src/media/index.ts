@@ -1,0 +1,55 @@
+/**
+ * Media layer of répondeur: everything between a UDP port and 8 kHz PCM. Imports nothing from sip/ivr/store.
+ *
+ * Typical call flow:
+ * ```ts
+ * const ports = new RtpPortAllocator(10000, 20000);                 // one per process
+ * const session = await RtpSession.open(ports, { host: '0.0.0.0' });  // one per call; session.port goes in the SDP
+ * session.setRemote(sdpAddress, sdpPort);                            // symmetric RTP re-latches on the first packet
+ * session.configure({ codec: 'PCMA', payloadType: 8, ptimeMs: 20, telephoneEventPayloadTypes: [101] });
+ * session.on('dtmf', ({ digit }) => abort.abort());                  // RFC 4733, or in-band when no PT declared
+ * await session.play(decodeWav(buf).samples, { signal: abort.signal }); // 'completed' | 'aborted'
+ * const rec = await RtpRecorder.create({ path: '/spool/x.wav' });
+ * session.attachRecorder(rec);  … rec.msSinceVoice …  const { durationMs } = await rec.finish();
+ * session.close();
+ * ```
+ * After a crash, `recoverSpooledWav(path)` makes a half-written spool WAV valid again.
+ * SIP INFO DTMF bodies go through `parseDtmfInfoBody(contentType, body)`.
+ * `sharedPacingScheduler.stats.snapshot()` gives the send-lateness histogram of all prompts.
+ */
+export {
+  type G711Codec,
+  PCMU_PAYLOAD_TYPE,
+  PCMA_PAYLOAD_TYPE,
+  codecOfStaticPayloadType,
+  decodeG711,
+  decodeG711Into,
+  encodeG711,
+  encodeG711Into,
+} from './g711.js';
+export { type DecodedWav, WavFormatError, decodeWav, encodeWav, wavHeader } from './wav.js';
+export { type ToneOptions, DTMF_FREQUENCIES, beep, concatPcm, dtmfTone, multiTone, silence } from './tones.js';
+export { PortsExhaustedError, RtpPortAllocator } from './port-allocator.js';
+export { RTP_HEADER_BYTES, RtpHeaderView, type RtpParseResult, parseRtp, seqDelta, tsDelta, writeRtpHeader } from './rtp-packet.js';
+export { type PacedJob, PacingScheduler, PacingStats, type PacingStatsSnapshot, sharedPacingScheduler } from './pacer.js';
+export { type PlayOptions, type PlayOutcome, type PlaybackFormat, PromptPlayer } from './player.js';
+export {
+  type DtmfEvent,
+  type MediaFormat,
+  MediaFormatSchema,
+  RtpSession,
+  type RtpSessionEvents,
+  type RtpSessionOptions,
+  RtpSessionOptionsSchema,
+  type RtpSessionStats,
+} from './rtp-session.js';
+export {
+  type RecorderStats,
+  type RecordingResult,
+  type RtpAudioSink,
+  RtpRecorder,
+  type RtpRecorderOptions,
+  RtpRecorderOptionsSchema,
+} from './recorder.js';
+export { type RecoveredWav, WavSpoolWriter, recoverSpooledWav } from './wav-spool.js';
+export { GoertzelDtmfDetector, type GoertzelOptions, Rfc4733Receiver, dtmfKeyOfEvent, parseDtmfInfoBody } from './dtmf.js';

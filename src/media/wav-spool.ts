@@ -1,0 +1,132 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { WAV_HEADER_BYTES, WAV_RIFF_SIZE_OFFSET, WavFormatError, wavHeader } from './wav.js';
+
+/**
+ * A 16-bit mono WAV written incrementally: the header goes first with zero sizes, sample batches are
+ * appended with queued asynchronous positional writes, and `close()` patches the RIFF and data sizes.
+ * A file left behind by a crash is a valid WAV up to its sizes, which {@link recoverSpooledWav} repairs.
+ */
+export class WavSpoolWriter {
+  readonly path: string;
+  readonly #fh: FileHandle;
+  readonly #fsync: boolean;
+  #position = WAV_HEADER_BYTES;
+  #chain: Promise<void> = Promise.resolve();
+  #error: Error | null = null;
+  #closed: Promise<number> | null = null;
+
+  private constructor(path: string, fh: FileHandle, fsync: boolean) {
+    this.path = path;
+    this.#fh = fh;
+    this.#fsync = fsync;
+  }
+
+  /** Creates (or truncates) `path` and writes the provisional header. */
+  static async create(path: string, sampleRate = 8000, fsync = true): Promise<WavSpoolWriter> {
+    const fh = await open(path, 'w');
+    try {
+      await fh.write(wavHeader(0, sampleRate), 0, WAV_HEADER_BYTES, 0);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+    return new WavSpoolWriter(path, fh, fsync);
+  }
+
+  /** Bytes of samples queued so far (written or about to be). */
+  get dataBytes(): number {
+    return this.#position - WAV_HEADER_BYTES;
+  }
+
+  /** Queues `chunk` (little-endian 16-bit samples) for writing; the caller must not reuse it. */
+  append(chunk: Buffer): void {
+    if (this.#closed) throw new Error(`WavSpoolWriter: append after close on ${this.path}`);
+    if (chunk.length === 0) return;
+    const at = this.#position;
+    this.#position += chunk.length;
+    this.#chain = this.#chain.then(async () => {
+      if (this.#error) return;
+      try {
+        await this.#fh.write(chunk, 0, chunk.length, at);
+      } catch (err) {
+        this.#error = err as Error;
+      }
+    });
+  }
+
+  /** Waits for queued writes, patches the header sizes, closes the file. Resolves to the data byte count. */
+  close(): Promise<number> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<number> {
+    try {
+      await this.#chain;
+      if (this.#error) throw this.#error;
+      await patchSizes(this.#fh, this.dataBytes, WAV_HEADER_BYTES - 8);
+      if (this.#fsync) await this.#fh.datasync();
+      return this.dataBytes;
+    } finally {
+      await this.#fh.close().catch(() => undefined);
+    }
+  }
+}
+
+async function patchSizes(fh: FileHandle, dataBytes: number, dataChunkHeaderAt: number): Promise<void> {
+  const size = Buffer.alloc(4);
+  size.writeUInt32LE(Math.min(0xffffffff, dataBytes), 0);
+  await fh.write(size, 0, 4, dataChunkHeaderAt + 4);
+  size.writeUInt32LE(Math.min(0xffffffff, dataChunkHeaderAt + 8 + dataBytes - 8), 0);
+  await fh.write(size, 0, 4, WAV_RIFF_SIZE_OFFSET);
+}
+
+export interface RecoveredWav {
+  path: string;
+  samples: number;
+  durationMs: number;
+  /** Whether the header had to be changed. */
+  repaired: boolean;
+}
+
+/**
+ * Repairs a spool WAV left by a crash: sets the data and RIFF sizes to what is on disk and drops a
+ * trailing partial sample. The audio written so far is kept. Throws {@link WavFormatError} when the
+ * file does not start like a WAV.
+ */
+export async function recoverSpooledWav(path: string): Promise<RecoveredWav> {
+  const fh = await open(path, 'r+');
+  try {
+    const { size } = await fh.stat();
+    const head = Buffer.alloc(Math.min(size, 4096));
+    await fh.read(head, 0, head.length, 0);
+    if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE') {
+      throw new WavFormatError(`${path}: not a RIFF/WAVE spool file`);
+    }
+    let off = 12;
+    let blockAlign = 2;
+    let sampleRate = 8000;
+    while (off + 8 <= head.length) {
+      const id = head.toString('latin1', off, off + 4);
+      const chunkSize = head.readUInt32LE(off + 4);
+      if (id === 'fmt ' && off + 24 <= head.length) {
+        sampleRate = head.readUInt32LE(off + 12) || sampleRate;
+        blockAlign = head.readUInt16LE(off + 20) || blockAlign;
+      }
+      if (id === 'data') {
+        const dataAt = off + 8;
+        const onDisk = Math.max(0, size - dataAt);
+        const dataBytes = onDisk - (onDisk % blockAlign);
+        if (dataBytes !== onDisk) await fh.truncate(dataAt + dataBytes);
+        const repaired = chunkSize !== dataBytes || head.readUInt32LE(WAV_RIFF_SIZE_OFFSET) !== dataAt + dataBytes - 8;
+        if (repaired) await patchSizes(fh, dataBytes, off);
+        const samples = dataBytes / blockAlign;
+        return { path, samples, durationMs: (samples * 1000) / sampleRate, repaired };
+      }
+      off += 8 + chunkSize + (chunkSize & 1);
+    }
+    throw new WavFormatError(`${path}: no data chunk in the first ${head.length} bytes`);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,12 @@
+export { decodeAudio } from './decode.js';
+export { encodeAudio } from './encode.js';
+export { durationMs, resample, TELEPHONY_RATE, toTelephonyPcm } from './resample.js';
+export {
+  AUDIO_FORMAT_INFO,
+  AUDIO_FORMATS,
+  AudioFormatError,
+  isAudioFormat,
+  type AudioFormat,
+  type DecodedAudio,
+  type EncodedAudio,
+} from './types.js';

@@ -1,0 +1,1 @@
+export { RetentionSweeper, RetentionConfigError, type RetentionSweeperOptions } from './sweeper.js';

@@ -1,0 +1,351 @@
+/**
+ * SIP message parser (RFC 3261 §7, §18.3) and the TCP stream framer.
+ *
+ * `parseMessage` turns one whole message (a UDP datagram, or a frame cut by {@link StreamFramer}) into a
+ * {@link SipMessage}: header folding is undone, compact names expanded, list headers split into one value each,
+ * mandatory headers checked. Every problem becomes a {@link SipParseError}; when the request was readable enough
+ * to be answered, the error carries it as `partial`.
+ */
+import { createRequest, createResponseMessage, Headers, type SipMessage, type SipRequest } from './message.js';
+import { parseCSeq, parseNameAddr, parseVia, printable, SipParseError, splitTopLevel, TOKEN } from './headers.js';
+import { parseUri } from './uri.js';
+
+export { SipParseError } from './headers.js';
+export type { SipParseStatus } from './headers.js';
+
+export interface ParseLimits {
+  /** Whole message, headers and body (default 65535, the largest UDP payload). Above it: 513. */
+  maxMessageBytes?: number;
+  /** Header field lines after unfolding (default 128). */
+  maxHeaders?: number;
+  /** Length of one unfolded header line (default 8192). */
+  maxHeaderLineBytes?: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: Readonly<Required<ParseLimits>> = {
+  maxMessageBytes: 65535,
+  maxHeaders: 128,
+  maxHeaderLineBytes: 8192,
+};
+
+/**
+ * RFC 3261 §7.3.3 compact forms (i m e l f t v k s c), RFC 3265/6665 (o u), RFC 3515 (r), RFC 3892 (b),
+ * RFC 4028 (x), RFC 4474 (y n), RFC 3841 (a j d).
+ */
+const COMPACT_FORMS: Readonly<Record<string, string>> = {
+  i: 'Call-ID', m: 'Contact', e: 'Content-Encoding', l: 'Content-Length', f: 'From', t: 'To', v: 'Via',
+  k: 'Supported', s: 'Subject', c: 'Content-Type', o: 'Event', u: 'Allow-Events', r: 'Refer-To',
+  b: 'Referred-By', x: 'Session-Expires', y: 'Identity', n: 'Identity-Info', a: 'Accept-Contact',
+  j: 'Reject-Contact', d: 'Request-Disposition',
+};
+
+/**
+ * Headers whose grammar is a comma-separated list (`1#element` in RFC 3261 §25.1 and extensions), split into
+ * one value per element. Headers that carry commas inside one value (WWW-Authenticate, Authorization, Date…)
+ * are deliberately absent.
+ */
+const LIST_HEADERS = new Set([
+  'via', 'route', 'record-route', 'contact', 'allow', 'supported', 'require', 'proxy-require', 'unsupported',
+  'accept', 'accept-encoding', 'accept-language', 'allow-events', 'content-encoding', 'content-language',
+  'in-reply-to', 'alert-info', 'call-info', 'error-info', 'warning', 'path', 'service-route', 'history-info',
+  'diversion', 'p-asserted-identity', 'p-preferred-identity', 'p-associated-uri', 'reason', 'accept-contact',
+  'reject-contact', 'request-disposition', 'security-client', 'security-server', 'security-verify',
+]);
+
+/** Headers that must appear at most once (RFC 4475 §3.1.2.13 "multi01" expects a 400 otherwise). */
+const SINGLE_HEADERS = ['Call-ID', 'CSeq', 'From', 'To', 'Max-Forwards', 'Content-Length', 'Content-Type'];
+
+/** §8.1.1: "A valid SIP request formulated by a UAC MUST, at a minimum, contain the following header fields: To, From, CSeq, Call-ID, Max-Forwards, and Via". */
+const MANDATORY = ['Via', 'From', 'To', 'Call-ID', 'CSeq'];
+
+const REQUEST_LINE = /^([A-Za-z0-9\-.!%*_+`'~]+) (\S+) (\S+)$/;
+const STATUS_LINE = /^(SIP\/\d+\.\d+) (\d{3})(?: (.*))?$/i;
+const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+\-.]*:[^\s<>]+$/;
+
+/** Where the header section ends (the empty line) and where the body starts, as byte offsets. */
+function findHeaderEnd(buf: Buffer, from: number): { headEnd: number; bodyStart: number } | undefined {
+  const crlf = buf.indexOf('\r\n\r\n', from, 'latin1');
+  const lf = buf.indexOf('\n\n', from, 'latin1');
+  if (crlf < 0 && lf < 0) return undefined;
+  if (lf < 0 || (crlf >= 0 && crlf < lf)) return { headEnd: crlf, bodyStart: crlf + 4 };
+  return { headEnd: lf, bodyStart: lf + 2 };
+}
+
+/**
+ * §7.3.1: "Header fields can be extended over multiple lines by preceding each extra line with at least one
+ * SP or horizontal tab (HT). The line break and the whitespace at the beginning of the next line are treated as
+ * a single SP character."
+ */
+function unfold(head: string): string[] {
+  const lines: string[] = [];
+  for (const line of head.split(/\r?\n/)) {
+    if ((line.startsWith(' ') || line.startsWith('\t')) && lines.length > 1) {
+      lines[lines.length - 1] = `${lines[lines.length - 1]!.replace(/[ \t]+$/, '')} ${line.replace(/^[ \t]+/, '')}`;
+    } else lines.push(line);
+  }
+  return lines;
+}
+
+/** Remembers the first error of each kind while parsing carries on to build a best-effort request. */
+class ErrorCollector {
+  tooLarge?: SipParseError;
+  version?: SipParseError;
+  first?: SipParseError;
+
+  add(reason: string): void {
+    this.first ??= new SipParseError(reason);
+  }
+
+  catching(fn: () => void, context: string): void {
+    try {
+      fn();
+    } catch (e) {
+      this.add(e instanceof SipParseError ? `${context}: ${e.reason}` : context);
+    }
+  }
+
+  get error(): SipParseError | undefined {
+    return this.tooLarge ?? this.version ?? this.first;
+  }
+}
+
+export function parseMessage(buf: Buffer, limits: ParseLimits = {}): SipMessage {
+  const lim = { ...DEFAULT_PARSE_LIMITS, ...limits };
+  const errors = new ErrorCollector();
+  if (buf.length > lim.maxMessageBytes) errors.tooLarge = new SipParseError('Message Too Large', 513);
+
+  // §7.5: "Implementations processing SIP messages over stream-oriented transports MUST ignore any CRLF
+  // appearing before the start-line" (done for datagrams too).
+  let start = 0;
+  while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+  if (start === buf.length) throw new SipParseError('Empty message');
+  const end = findHeaderEnd(buf, start) ?? { headEnd: buf.length, bodyStart: buf.length };
+  const lines = unfold(buf.toString('utf8', start, end.headEnd));
+
+  // Start line (§7.1, §7.2).
+  const startLine = lines[0]!;
+  let request: { method: string; uri: string } | undefined;
+  let status: { code: number; reason: string } | undefined;
+  const statusMatch = STATUS_LINE.exec(startLine);
+  const requestMatch = statusMatch ? null : REQUEST_LINE.exec(startLine);
+  if (statusMatch) {
+    // §7.1: "The SIP-Version string is case-insensitive, but implementations MUST send upper-case."
+    if (statusMatch[1]!.toUpperCase() !== 'SIP/2.0') throw new SipParseError('Version Not Supported', 505);
+    const code = Number(statusMatch[2]);
+    if (code < 100 || code > 699) throw new SipParseError(`Invalid status code ${code}`);
+    status = { code, reason: statusMatch[3] ?? '' };
+  } else if (requestMatch) {
+    request = { method: requestMatch[1]!, uri: requestMatch[2]! };
+    const version = requestMatch[3]!.toUpperCase();
+    if (version !== 'SIP/2.0') {
+      if (/^SIP\/\d+\.\d+$/.test(version)) errors.version = new SipParseError('Version Not Supported', 505);
+      else errors.add('Malformed Request-Line');
+    }
+    if (!URI_SCHEME.test(request.uri)) errors.add('Malformed Request-URI');
+    else if (/^sips?:/i.test(request.uri)) errors.catching(() => parseUri(request!.uri), 'Malformed Request-URI');
+  } else {
+    throw new SipParseError('Malformed start line');
+  }
+
+  // Header fields (§7.3).
+  const headers = new Headers();
+  const fieldLines = lines.length - 1;
+  if (fieldLines > lim.maxHeaders) errors.add('Too Many Headers');
+  for (let i = 1; i < lines.length && i <= lim.maxHeaders; i++) {
+    const line = lines[i]!;
+    if (Buffer.byteLength(line) > lim.maxHeaderLineBytes) {
+      errors.add('Header Line Too Long');
+      continue;
+    }
+    // §7.3.1: header = field-name HCOLON field-value; HCOLON = *( SP / HTAB ) ":" SWS
+    const colon = line.indexOf(':');
+    const rawName = colon < 0 ? '' : line.slice(0, colon).replace(/[ \t]+$/, '');
+    if (!TOKEN.test(rawName)) {
+      errors.add(`Malformed header line "${printable(line, 30)}"`);
+      continue;
+    }
+    const name = COMPACT_FORMS[rawName.toLowerCase()] ?? rawName;
+    const value = line.slice(colon + 1).trim();
+    if (LIST_HEADERS.has(name.toLowerCase()) && value.includes(',')) {
+      let parts: string[] = [value];
+      errors.catching(() => (parts = splitTopLevel(value, ',').filter((p) => p !== '')), `Malformed ${name}`);
+      for (const p of parts) headers.append(name, p);
+    } else headers.append(name, value);
+  }
+
+  const body = readBody(buf, end.bodyStart, headers, errors);
+  validateHeaders(headers, request?.method, errors);
+
+  const err = errors.error;
+  if (err) {
+    if (request) {
+      const partial = partialRequest(request.method, request.uri, headers);
+      if (partial) err.partial = partial;
+    }
+    throw err;
+  }
+  return request
+    ? createRequest(request.method, request.uri, headers, body)
+    : createResponseMessage(status!.code, status!.reason, headers, body);
+}
+
+/**
+ * §18.3: "If the transport packet ends before the end of the message body, this is considered an error. If the
+ * message is a response, it MUST be discarded. If the message is a request, the element SHOULD generate a 400
+ * (Bad Request) response." and "In the case of message-oriented transports (such as UDP), if the message has a
+ * Content-Length header field, the message body is assumed to contain that many bytes. Any additional bytes in
+ * the transport packet beyond the end of the body MUST be discarded."
+ */
+function readBody(buf: Buffer, bodyStart: number, headers: Headers, errors: ErrorCollector): Buffer {
+  const values = headers.getAll('Content-Length');
+  if (values.length === 0) return buf.subarray(bodyStart);
+  const text = values[0]!;
+  if (!/^\d{1,10}$/.test(text)) {
+    errors.add('Invalid Content-Length');
+    return Buffer.alloc(0);
+  }
+  const length = Number(text);
+  if (bodyStart + length > buf.length) {
+    if (!errors.tooLarge) errors.add('Content-Length larger than message');
+    return Buffer.alloc(0);
+  }
+  return buf.subarray(bodyStart, bodyStart + length);
+}
+
+function validateHeaders(headers: Headers, method: string | undefined, errors: ErrorCollector): void {
+  for (const name of MANDATORY) if (!headers.has(name)) errors.add(`Missing ${name} header`);
+  for (const name of SINGLE_HEADERS) if (headers.getAll(name).length > 1) errors.add(`Multiple ${name} headers`);
+
+  for (const via of headers.getAll('Via')) errors.catching(() => parseVia(via), 'Malformed Via');
+  for (const name of ['From', 'To']) {
+    const v = headers.get(name);
+    if (v !== undefined) errors.catching(() => parseNameAddr(v), `Malformed ${name}`);
+  }
+  for (const c of headers.getAll('Contact')) {
+    if (c !== '*') errors.catching(() => parseNameAddr(c), 'Malformed Contact');
+  }
+  const callId = headers.get('Call-ID');
+  // §25.1: callid = word [ "@" word ]
+  if (callId !== undefined && !/^[^\s"<>]+$/.test(callId)) errors.add('Malformed Call-ID');
+  const cseq = headers.get('CSeq');
+  if (cseq !== undefined) {
+    errors.catching(() => {
+      const parsed = parseCSeq(cseq);
+      // §8.2 (RFC 4475 §3.1.2.16 "mismatch01"): the CSeq method must match the request method.
+      if (method !== undefined && parsed.method !== method) throw new SipParseError('method does not match Request-Line');
+    }, 'Invalid CSeq');
+  }
+  const maxForwards = headers.get('Max-Forwards');
+  // §20.22: Max-Forwards = "Max-Forwards" HCOLON 1*DIGIT, "an integer in the range 0-255".
+  if (maxForwards !== undefined && (!/^\d{1,5}$/.test(maxForwards) || Number(maxForwards) > 255)) {
+    errors.add('Invalid Max-Forwards');
+  }
+}
+
+/** The request as far as it could be read, if it has what a response needs (§8.2.6.2) and a usable top Via. */
+function partialRequest(method: string, uri: string, headers: Headers): SipRequest | undefined {
+  for (const name of MANDATORY) if (!headers.has(name)) return undefined;
+  try {
+    parseVia(headers.get('Via')!);
+  } catch {
+    return undefined;
+  }
+  return createRequest(method, uri, headers);
+}
+
+export type FramedItem = { message: Buffer } | { keepalive: true };
+
+export interface FramerLimits {
+  /** Largest header section accepted before the empty line is seen (default 16384). */
+  maxHeaderBytes?: number;
+  /** Largest whole message (default 65535). */
+  maxMessageBytes?: number;
+}
+
+const CONTENT_LENGTH_LINE = /^(?:content-length|l)[ \t]*:[ \t]*(\S*)[ \t]*$/im;
+
+/**
+ * Cuts a TCP byte stream into whole SIP messages.
+ *
+ * §18.3: "In the case of stream-oriented transports such as TCP, the Content-Length header field indicates the
+ * size of the body. The Content-Length header field MUST be used with stream oriented transports."
+ * RFC 5626 §3.5.1: the client's keep-alive "ping" is a double CRLF, answered by a single CRLF "pong".
+ *
+ * `push` returns what became complete; it throws a {@link SipParseError} (with `partial` when the head could be
+ * read) when the stream cannot be framed any more: the connection should then be closed.
+ */
+export class StreamFramer {
+  readonly #maxHeaderBytes: number;
+  readonly #maxMessageBytes: number;
+  #buf: Buffer = Buffer.alloc(0);
+  /** How far the current buffer was already searched for the empty line. */
+  #scanned = 0;
+
+  constructor(limits: FramerLimits = {}) {
+    this.#maxHeaderBytes = limits.maxHeaderBytes ?? 16384;
+    this.#maxMessageBytes = limits.maxMessageBytes ?? DEFAULT_PARSE_LIMITS.maxMessageBytes;
+  }
+
+  /** Bytes held waiting for the rest of a message. */
+  get buffered(): number {
+    return this.#buf.length;
+  }
+
+  push(chunk: Buffer): FramedItem[] {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    const out: FramedItem[] = [];
+    for (;;) {
+      const buf = this.#buf;
+      if (buf.length === 0) break;
+      if (buf[0] === 0x0d || buf[0] === 0x0a) {
+        if (buf.length >= 4 && buf[0] === 0x0d && buf[1] === 0x0a && buf[2] === 0x0d && buf[3] === 0x0a) {
+          out.push({ keepalive: true });
+          this.#consume(4);
+          continue;
+        }
+        // Wait: "\r", "\r\n" or "\r\n\r" may still become a ping.
+        if (buf.length < 4 && '\r\n\r\n'.startsWith(buf.toString('latin1'))) break;
+        // §7.5: a stray CRLF before a start line is ignored.
+        this.#consume(buf[0] === 0x0d && buf[1] === 0x0a ? 2 : 1);
+        continue;
+      }
+      const headEnd = buf.indexOf('\r\n\r\n', Math.max(0, this.#scanned - 3), 'latin1');
+      if (headEnd < 0) {
+        this.#scanned = buf.length;
+        if (buf.length > this.#maxHeaderBytes) throw new SipParseError('Message Too Large', 513);
+        break;
+      }
+      if (headEnd > this.#maxHeaderBytes) throw this.#framingError(buf.subarray(0, headEnd + 4), 'Message Too Large', 513);
+      const head = buf.toString('latin1', 0, headEnd).replace(/\r?\n[ \t]+/g, ' ');
+      const cl = CONTENT_LENGTH_LINE.exec(head);
+      if (!cl) throw this.#framingError(buf.subarray(0, headEnd + 4), 'Missing Content-Length');
+      if (!/^\d{1,10}$/.test(cl[1]!)) throw this.#framingError(buf.subarray(0, headEnd + 4), 'Invalid Content-Length');
+      const total = headEnd + 4 + Number(cl[1]);
+      if (total > this.#maxMessageBytes) throw this.#framingError(buf.subarray(0, headEnd + 4), 'Message Too Large', 513);
+      if (buf.length < total) {
+        this.#scanned = 0;
+        break;
+      }
+      out.push({ message: buf.subarray(0, total) });
+      this.#consume(total);
+    }
+    return out;
+  }
+
+  #consume(n: number): void {
+    this.#buf = this.#buf.subarray(n);
+    this.#scanned = 0;
+  }
+
+  /** An error for an unframeable head, carrying the request as far as it parses so it can be answered. */
+  #framingError(head: Buffer, reason: string, status: 400 | 513 = 400): SipParseError {
+    const err = new SipParseError(reason, status);
+    try {
+      const msg = parseMessage(head, { maxMessageBytes: Infinity });
+      if (msg.kind === 'request') err.partial = msg;
+    } catch (e) {
+      if (e instanceof SipParseError && e.partial) err.partial = e.partial;
+    }
+    return err;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * SDP offer/answer for a voicemail UAS (RFC 3264, SDP syntax RFC 4566 via sdp-transform).
+ *
+ * We speak G.711 only (PCMU payload 0, PCMA payload 8, RFC 3551 §6) plus telephone-event (RFC 4733) at 8 kHz,
+ * on one audio stream.
+ */
+import { parse as parseSdp, write as writeSdp, type MediaDescription, type SessionDescription } from 'sdp-transform';
+
+export type G711 = 'PCMU' | 'PCMA';
+export type Direction = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+
+/** What the media layer needs to know once offer and answer are agreed. */
+export interface NegotiatedMedia {
+  codec: G711;
+  payloadType: number;
+  /** Every payload type the peer declared as telephone-event/8000 (RFC 4733 §7.1.1). */
+  telephoneEventPayloadTypes: number[];
+  remoteAddress: string;
+  remotePort: number;
+  /** Packetisation time the peer asked for (a=ptime), default 20 ms (RFC 3551 §4.5). */
+  ptimeMs: number;
+  /** Direction from OUR point of view in the answer. */
+  direction: Direction;
+}
+
+export interface LocalMedia {
+  address: string;
+  port: number;
+  /** o= session id, constant for the dialog (RFC 4566 §5.2). */
+  sessionId: string;
+  /** o= version, incremented on every new description we send (RFC 3264 §8). */
+  sessionVersion: number;
+}
+
+export class SdpNegotiationError extends Error {
+  override name = 'SdpNegotiationError';
+  /** A Warning header value to send with 488 (RFC 3261 §20.43: 304 media type / 305 incompatible format). */
+  constructor(message: string, readonly warnCode: 304 | 305 | 399 = 305) {
+    super(message);
+  }
+}
+
+const STATIC_G711: Record<number, G711> = { 0: 'PCMU', 8: 'PCMA' };
+const DEFAULT_TELEPHONE_EVENT_PT = 101;
+
+function codecOf(m: MediaDescription, pt: number): string | undefined {
+  const rtp = m.rtp.find((r) => r.payload === pt);
+  if (rtp) return `${rtp.codec.toUpperCase()}/${rtp.rate ?? ''}`;
+  if (pt in STATIC_G711) return `${STATIC_G711[pt]}/8000`;
+  return undefined;
+}
+
+function directionOf(m: MediaDescription, s: SessionDescription): Direction {
+  return (m.direction ?? s.direction ?? 'sendrecv') as Direction;
+}
+
+/**
+ * RFC 3264 §6.1: "If a stream is offered as sendonly, the corresponding stream MUST be marked as recvonly or
+ * inactive in the answer. If a media stream is listed as recvonly in the offer, the answer MUST be marked as
+ * sendonly or inactive in the answer. If an offered media stream is listed as sendrecv (or if there is no
+ * direction attribute at the media or session level ...), the corresponding stream in the answer MAY be marked
+ * as sendonly, recvonly, sendrecv, or inactive."
+ */
+function answerDirection(offered: Direction): Direction {
+  switch (offered) {
+    case 'sendonly':
+      return 'recvonly';
+    case 'recvonly':
+      return 'sendonly';
+    case 'inactive':
+      return 'inactive';
+    default:
+      return 'sendrecv';
+  }
+}
+
+function audioDescription(local: LocalMedia, codecPts: Array<[number, G711]>, tePts: number[], direction: Direction, ptime?: number): MediaDescription {
+  const rtp: MediaDescription['rtp'] = codecPts.map(([pt, c]) => ({ payload: pt, codec: c, rate: 8000 }));
+  const fmtp: MediaDescription['fmtp'] = [];
+  for (const pt of tePts) {
+    rtp.push({ payload: pt, codec: 'telephone-event', rate: 8000 });
+    fmtp.push({ payload: pt, config: '0-16' });
+  }
+  const m: MediaDescription = {
+    type: 'audio',
+    port: local.port,
+    protocol: 'RTP/AVP',
+    payloads: [...codecPts.map(([pt]) => pt), ...tePts].join(' '),
+    rtp,
+    fmtp,
+    direction,
+  };
+  if (ptime) m.ptime = ptime;
+  return m;
+}
+
+function session(local: LocalMedia, media: MediaDescription[]): string {
+  const ipVer = local.address.includes(':') ? 6 : 4;
+  const desc: SessionDescription = {
+    version: 0,
+    origin: { username: 'repondeur', sessionId: local.sessionId, sessionVersion: local.sessionVersion, netType: 'IN', ipVer, address: local.address },
+    name: 'repondeur',
+    connection: { version: ipVer, ip: local.address },
+    timing: { start: 0, stop: 0 },
+    media,
+  };
+  return writeSdp(desc);
+}
+
+/** Our offer, for an INVITE that came without one (RFC 3261 §13.2.1 / §13.3.1: offer in the 2xx, answer in the ACK). */
+export function createOffer(local: LocalMedia): string {
+  return session(local, [audioDescription(local, [[0, 'PCMU'], [8, 'PCMA']], [DEFAULT_TELEPHONE_EVENT_PT], 'sendrecv', 20)]);
+}
+
+function parse(sdp: string): SessionDescription {
+  let desc: SessionDescription;
+  try {
+    desc = parseSdp(sdp);
+  } catch (err) {
+    throw new SdpNegotiationError(`unparseable SDP: ${(err as Error).message}`, 399);
+  }
+  if (!desc || !Array.isArray(desc.media) || desc.media.length === 0) throw new SdpNegotiationError('SDP has no media description', 304);
+  return desc;
+}
+
+function connectionAddress(m: MediaDescription, s: SessionDescription): string {
+  // RFC 4566 §5.7: "A session description MUST contain either at least one "c=" field in each media description
+  // or a single "c=" field at the session level."
+  const ip = m.connection?.ip ?? s.connection?.ip;
+  if (!ip) throw new SdpNegotiationError('SDP has no connection address (c=)', 399);
+  return ip.split('/')[0]!;
+}
+
+/**
+ * Builds our answer to an offer (RFC 3264 §6) and the media parameters both sides agreed on.
+ *
+ * §6: "The answer MUST contain exactly the same number of "m=" lines as the offer." A stream we reject is answered
+ * with port zero (§6: "An offered stream MAY be rejected in the answer, for any reason. If a stream is rejected,
+ * the offerer and answerer MUST NOT generate media ... To reject an offered stream, the port number in the
+ * corresponding stream in the answer MUST be set to zero.").
+ * §6.1: "For streams marked as sendrecv in the answer, the "m=" line MUST contain at least one codec the answerer
+ * is willing to both send and receive, from amongst those listed in the offer." We pick the first G.711 codec in
+ * the offerer's order of preference and answer with it alone (plus telephone-event with the offered payload types).
+ */
+export function answerOffer(offerSdp: string, local: LocalMedia): { answer: string; media: NegotiatedMedia } {
+  const offer = parse(offerSdp);
+  let chosen: NegotiatedMedia | undefined;
+  const answered: MediaDescription[] = [];
+  for (const m of offer.media) {
+    const payloads = String(m.payloads ?? '').split(/\s+/).filter(Boolean).map(Number);
+    const rejected: MediaDescription = { type: m.type, port: 0, protocol: m.protocol, payloads: String(payloads[0] ?? 0), rtp: [], fmtp: [] };
+    if (chosen || m.type !== 'audio' || m.port === 0 || !/^RTP\/AVP$/i.test(m.protocol)) {
+      answered.push(rejected);
+      continue;
+    }
+    const pt = payloads.find((p) => {
+      const c = codecOf(m, p);
+      return c === 'PCMU/8000' || c === 'PCMA/8000';
+    });
+    if (pt === undefined) {
+      answered.push(rejected);
+      continue;
+    }
+    const codec = codecOf(m, pt)!.startsWith('PCMU') ? 'PCMU' : 'PCMA';
+    const tePts = payloads.filter((p) => codecOf(m, p) === 'TELEPHONE-EVENT/8000');
+    const direction = answerDirection(directionOf(m, offer));
+    const ptime = m.ptime && m.ptime >= 10 && m.ptime <= 60 && m.ptime % 10 === 0 ? m.ptime : 20;
+    chosen = {
+      codec,
+      payloadType: pt,
+      telephoneEventPayloadTypes: tePts,
+      remoteAddress: connectionAddress(m, offer),
+      remotePort: m.port,
+      ptimeMs: ptime,
+      direction,
+    };
+    answered.push(audioDescription(local, [[pt, codec]], tePts, direction, m.ptime ? ptime : undefined));
+  }
+  if (!chosen) {
+    const audio = offer.media.some((m) => m.type === 'audio' && m.port !== 0);
+    throw audio
+      ? new SdpNegotiationError('no common codec: we accept PCMU/8000 and PCMA/8000 over RTP/AVP', 305)
+      : new SdpNegotiationError('no audio stream offered', 304);
+  }
+  return { answer: session(local, answered), media: chosen };
+}
+
+/**
+ * Reads the peer's answer to our offer (late offer: the answer comes in the ACK, RFC 3261 §13.2.1).
+ * RFC 3264 §6.1: the answerer picks from what we offered, so its first listed G.711 payload type is the one to use.
+ */
+export function readAnswer(answerSdp: string): NegotiatedMedia {
+  const desc = parse(answerSdp);
+  const m = desc.media.find((x) => x.type === 'audio' && x.port !== 0);
+  if (!m) throw new SdpNegotiationError('answer rejected the audio stream', 304);
+  const payloads = String(m.payloads ?? '').split(/\s+/).filter(Boolean).map(Number);
+  const pt = payloads.find((p) => ['PCMU/8000', 'PCMA/8000'].includes(codecOf(m, p) ?? ''));
+  if (pt === undefined) throw new SdpNegotiationError('answer holds neither PCMU nor PCMA', 305);
+  const offeredDir = directionOf(m, desc);
+  return {
+    codec: codecOf(m, pt)!.startsWith('PCMU') ? 'PCMU' : 'PCMA',
+    payloadType: pt,
+    telephoneEventPayloadTypes: payloads.filter((p) => codecOf(m, p) === 'TELEPHONE-EVENT/8000'),
+    remoteAddress: connectionAddress(m, desc),
+    remotePort: m.port,
+    ptimeMs: m.ptime && m.ptime >= 10 && m.ptime <= 60 ? m.ptime : 20,
+    // Their direction in the answer is the mirror of ours.
+    direction: answerDirection(offeredDir),
+  };
+}

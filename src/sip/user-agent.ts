@@ -1,0 +1,307 @@
+/**
+ * The UAS core (RFC 3261 §8.2, §12, §13.3, §15): takes requests from the transaction layer, validates them,
+ * routes in-dialog requests to their dialog, answers OPTIONS / CANCEL / unknown methods, and hands new INVITEs
+ * to the application through the 'invite' event (an IncomingInvite).
+ */
+import { EventEmitter } from 'node:events';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { Logger } from '../log.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Peer, SipMessage, SipRequest, SipResponse, TransportName } from './message.js';
+import { createResponse } from './response.js';
+import { getTag, parseCSeq, parseUri } from './headers.js';
+import { dialogKey, newTag, type UasDialogState } from './dialog.js';
+import { SipDialog, type DialogHost } from './sip-dialog.js';
+import { IncomingInvite } from './incoming-invite.js';
+import { answerOffer, SdpNegotiationError } from './sdp.js';
+import { resolveTimers, type TimerValues } from './transactions/timers.js';
+import { TransactionLayer } from './transactions/transaction-layer.js';
+import type { InviteServerTransaction } from './transactions/invite-server.js';
+import { newBranch } from './transactions/keys.js';
+import type { SipTransport } from './transport/transport.js';
+import { checkRequest } from './request-checks.js';
+
+/** Methods we implement (Allow, §20.5). */
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO'] as const;
+/** Methods we know of but do not support: 405 with Allow (§8.2.1). Anything else is 501 (§21.5.2). */
+const KNOWN_METHODS = new Set(['REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'UPDATE', 'MESSAGE', 'REFER', 'PUBLISH']);
+export const ACCEPTED_BODIES = ['application/sdp', 'application/dtmf-relay', 'application/dtmf'];
+
+export interface UserAgentOptions {
+  transport: SipTransport;
+  logger: Logger;
+  clock?: Clock;
+  timers?: Partial<TimerValues>;
+  /** User part of our Contact URI. */
+  contactUser?: string;
+  /** Host to advertise in Contact and Via (defaults to the transport's address). */
+  publicHost?: string;
+  serverName?: string;
+}
+
+export declare interface SipUserAgent {
+  on(event: 'invite', listener: (invite: IncomingInvite) => void): this;
+  on(event: 'info', listener: (dialog: SipDialog, req: SipRequest) => void): this;
+}
+
+export class SipUserAgent extends EventEmitter implements DialogHost {
+  readonly clock: Clock;
+  readonly timers: TimerValues;
+  readonly logger: Logger;
+  readonly #transport: SipTransport;
+  readonly #layer: TransactionLayer;
+  readonly #dialogs = new Map<string, SipDialog>();
+  readonly #invites = new Map<object, IncomingInvite>();
+  readonly #opts: UserAgentOptions;
+
+  constructor(opts: UserAgentOptions) {
+    super();
+    this.#opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.timers = resolveTimers(opts.timers);
+    this.logger = opts.logger;
+    this.#transport = opts.transport;
+    this.#layer = new TransactionLayer({
+      clock: this.clock,
+      timers: this.timers,
+      send: (msg, dest) => this.#transport.send(msg, dest),
+      sendResponse: (res, source) => this.#transport.sendResponse(res, source),
+      logger: this.logger,
+    });
+    this.#transport.on('message', (msg: SipMessage, source: Peer) => this.#receive(msg, source));
+  }
+
+  /** Live dialogs (for tests, metrics and shutdown). */
+  get dialogCount(): number {
+    return this.#dialogs.size;
+  }
+
+  get transactionCount(): number {
+    return this.#layer.size;
+  }
+
+  #receive(msg: SipMessage, source: Peer): void {
+    try {
+      if (msg.kind === 'response') {
+        this.#layer.receiveResponse(msg, source);
+        return;
+      }
+      this.#receiveRequest(msg, source);
+    } catch (err) {
+      this.logger.error({ err, callId: msg.headers.get('Call-ID') }, 'error while handling a SIP message');
+    }
+  }
+
+  #receiveRequest(req: SipRequest, source: Peer): void {
+    const outcome = this.#layer.receiveRequest(req, source);
+    if (outcome.kind === 'handled') return;
+    if (outcome.kind === 'invalid') {
+      // §8.2 / §21.4.1: a request we cannot even match to a transaction is answered 400 with what is wrong
+      // (never for an ACK, which gets no response, §17.1.1.3).
+      if (req.method !== 'ACK') {
+        const res = createResponse(req, 400, `Bad Request (${outcome.reason})`.slice(0, 120), newTag());
+        res.headers.append('Warning', `399 repondeur "${outcome.reason.replace(/"/g, "'")}"`);
+        try {
+          this.#transport.sendResponse(res, source);
+        } catch (err) {
+          this.logger.debug({ err: (err as Error).message }, 'cannot route a 400 for an unmatchable request');
+        }
+      }
+      return;
+    }
+    const cseq = parseCSeq(req.headers.get('CSeq') ?? '');
+    if (outcome.kind === 'ack-2xx') {
+      // §17.2.3 / RFC 6026: the ACK for a 2xx is not part of the INVITE transaction; it goes to the dialog.
+      const dialog = this.#findDialog(req);
+      dialog?.receiveAck(req, cseq.seq);
+      return;
+    }
+    const tx = outcome.tx;
+    const respond = (status: number, reason?: string, headers: Record<string, string> = {}): void => {
+      const res = createResponse(req, status, reason, getTag(req.headers.get('To') ?? '') ? undefined : newTag());
+      for (const [k, v] of Object.entries(headers)) res.headers.append(k, v);
+      tx.respond(res);
+    };
+
+    const problem = checkRequest(req);
+    if (problem) {
+      respond(problem.status, problem.reason, problem.headers);
+      return;
+    }
+
+    if (req.method === 'CANCEL') return this.#receiveCancel(req, respond);
+
+    const toTag = getTag(req.headers.get('To') ?? '');
+    if (toTag) return this.#receiveInDialog(req, source, cseq.seq, tx, respond);
+
+    switch (req.method) {
+      case 'INVITE':
+        return this.#receiveInvite(req, source, cseq.seq, tx as InviteServerTransaction, respond);
+      case 'OPTIONS':
+        // §11.2: "The response to an OPTIONS is constructed using the standard rules for a SIP response ... Allow,
+        // Accept, Accept-Encoding, Accept-Language, and Supported header fields SHOULD be present".
+        return respond(200, 'OK', this.#capabilities());
+      case 'BYE':
+      case 'INFO':
+        // §15.1.2: "If the BYE does not match an existing dialog, the UAS core SHOULD generate a 481".
+        return respond(481, 'Call/Transaction Does Not Exist');
+      default:
+        return this.#rejectMethod(req, respond);
+    }
+  }
+
+  #capabilities(): Record<string, string> {
+    return {
+      Allow: ALLOWED_METHODS.join(', '),
+      Accept: ACCEPTED_BODIES.join(', '),
+      'Accept-Encoding': 'identity',
+      'Accept-Language': 'fr, en',
+      Server: this.#opts.serverName ?? 'repondeur',
+    };
+  }
+
+  #rejectMethod(req: SipRequest, respond: (s: number, r?: string, h?: Record<string, string>) => void): void {
+    // §8.2.1: "If the UAS recognizes but does not support the method of a request, it MUST generate a 405 (Method
+    // Not Allowed) response ... The UAS MUST also add an Allow header field to the 405 (Method Not Allowed) response."
+    // §21.5.2: 501 "is the appropriate response when a UAS does not recognize the request method".
+    const known = KNOWN_METHODS.has(req.method);
+    respond(known ? 405 : 501, known ? 'Method Not Allowed' : 'Not Implemented', { Allow: ALLOWED_METHODS.join(', ') });
+  }
+
+  #receiveCancel(req: SipRequest, respond: (s: number, r?: string) => void): void {
+    // §9.2: "If the UAS did not find a matching transaction for the CANCEL according to the procedure above, it
+    // SHOULD respond to the CANCEL with a 481 (Call Leg/Transaction Does Not Exist). ... Regardless of the method
+    // of the original request, as long as the CANCEL matched an existing transaction, the UAS answers the CANCEL
+    // request itself with a 200 (OK) response."
+    const inviteTx = this.#layer.findInviteTransactionForCancel(req);
+    if (!inviteTx) return respond(481, 'Call/Transaction Does Not Exist');
+    respond(200, 'OK');
+    const invite = this.#invites.get(inviteTx);
+    if (invite) {
+      invite.cancel();
+      this.#invites.delete(inviteTx);
+    }
+  }
+
+  #receiveInvite(req: SipRequest, source: Peer, seq: number, tx: InviteServerTransaction, respond: (s: number, r?: string, h?: Record<string, string>) => void): void {
+    if (req.body.length > 0) {
+      // Check the offer before the application spends an RTP port on it (§13.3.1.3 / RFC 3264 §6: 488).
+      try {
+        answerOffer(req.body.toString('utf8'), { address: '0.0.0.0', port: 9, sessionId: '0', sessionVersion: 0 });
+      } catch (err) {
+        const e = err as SdpNegotiationError;
+        return respond(488, 'Not Acceptable Here', { Warning: `${e.warnCode ?? 399} repondeur "${e.message}"`, Accept: 'application/sdp' });
+      }
+    }
+    const callId = req.headers.get('Call-ID') ?? '';
+    const logger = this.logger.child({ callId });
+    const invite = new IncomingInvite(req, source, tx, seq, this, logger, (d) => this.#dialogs.set(d.state.key, d));
+    this.#invites.set(tx, invite);
+    tx.subscribe({ onTerminated: () => void this.#invites.delete(tx) });
+    logger.info({ from: req.headers.get('From'), to: req.headers.get('To'), uri: req.uri, transport: source.transport }, 'incoming INVITE');
+    if (this.listenerCount('invite') === 0) {
+      invite.reject(480, 'Temporarily Unavailable');
+      return;
+    }
+    this.emit('invite', invite);
+  }
+
+  #findDialog(req: SipRequest): SipDialog | undefined {
+    const callId = req.headers.get('Call-ID') ?? '';
+    const localTag = getTag(req.headers.get('To') ?? '') ?? '';
+    const remoteTag = getTag(req.headers.get('From') ?? '') ?? '';
+    return this.#dialogs.get(dialogKey(callId, localTag, remoteTag));
+  }
+
+  #receiveInDialog(req: SipRequest, source: Peer, seq: number, tx: { respond(res: SipResponse): void }, respond: (s: number, r?: string, h?: Record<string, string>) => void): void {
+    const dialog = this.#findDialog(req);
+    // §12.2.2: "If the UAS wishes to reject the request because it does not wish to recreate the dialog, it MUST
+    // respond to the request with a 481 (Call/Transaction Does Not Exist) status code".
+    if (!dialog) return respond(481, 'Call/Transaction Does Not Exist');
+    if (!dialog.state.acceptSequence(seq, req.method)) return respond(500, 'Out Of Order CSeq', { 'Retry-After': '1' });
+    switch (req.method) {
+      case 'BYE':
+        respond(200, 'OK');
+        dialog.receiveBye();
+        return;
+      case 'INVITE':
+        dialog.receiveReinvite(tx, req, seq, source);
+        return;
+      case 'INFO':
+        respond(200, 'OK');
+        dialog.emit('info', req);
+        this.emit('info', dialog, req);
+        return;
+      case 'OPTIONS':
+        return respond(200, 'OK', this.#capabilities());
+      default:
+        return this.#rejectMethod(req, respond);
+    }
+  }
+
+  // ---- DialogHost -------------------------------------------------------------------------------------------
+
+  sendResponse(res: SipResponse, peer: Peer): void {
+    this.#transport.sendResponse(res, peer);
+  }
+
+  decorate(res: SipResponse, peer: Peer): void {
+    res.headers.set('Contact', `<${this.#contactUri(peer.transport)}>`);
+    res.headers.set('Allow', ALLOWED_METHODS.join(', '));
+    res.headers.set('Server', this.#opts.serverName ?? 'repondeur');
+  }
+
+  #contactUri(transport: TransportName): string {
+    const host = this.#opts.publicHost || this.#transport.address;
+    const h = host.includes(':') ? `[${host}]` : host;
+    const t = transport === 'TCP' ? ';transport=tcp' : '';
+    return `sip:${this.#opts.contactUser ?? 'repondeur'}@${h}:${this.#transport.port}${t}`;
+  }
+
+  async sendInDialog(dialog: UasDialogState, method: string): Promise<SipResponse | null> {
+    const transport = dialog.peer.transport;
+    const sentBy = this.#transport.viaSentBy(transport);
+    const via = `SIP/2.0/${transport} ${sentBy};branch=${newBranch()};rport`;
+    const { request, nextHopUri } = dialog.buildRequest(method, via);
+    request.headers.append('User-Agent', this.#opts.serverName ?? 'repondeur');
+    let dest: Peer;
+    try {
+      dest = await this.#resolve(nextHopUri, dialog.peer);
+    } catch (err) {
+      this.logger.warn({ callId: dialog.callId, err: (err as Error).message, uri: nextHopUri }, `cannot resolve where to send ${method}`);
+      return null;
+    }
+    return new Promise((resolve) => {
+      this.#layer.sendRequest(request, dest, {
+        onResponse: (res: SipResponse) => {
+          if (res.status >= 200) resolve(res);
+        },
+        onTimeout: () => resolve(null),
+        onTransportError: () => resolve(null),
+      });
+    });
+  }
+
+  /** Where a request to `uri` goes (a simplified RFC 3263: IP literal or A/AAAA lookup, no NAPTR/SRV). */
+  async #resolve(uri: string, peer: Peer): Promise<Peer> {
+    const u = parseUri(uri);
+    const t = u.params.get('transport');
+    const transport: TransportName = t ? (t.toUpperCase() === 'TCP' ? 'TCP' : 'UDP') : peer.transport;
+    const address = isIP(u.host) ? u.host : (await lookup(u.host)).address;
+    const port = u.port ?? 5060;
+    const dest: Peer = { transport, address, port };
+    // Reuse the connection the dialog came in on (the peer can only read on it when behind NAT, cf. RFC 5923).
+    if (transport === 'TCP' && peer.transport === 'TCP' && peer.connectionId !== undefined) dest.connectionId = peer.connectionId;
+    return dest;
+  }
+
+  forget(dialog: SipDialog): void {
+    this.#dialogs.delete(dialog.state.key);
+  }
+
+  /** Ends every dialog with BYE (process shutdown). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.#dialogs.values()].map((d) => d.shutdown()));
+  }
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { parseOrThrow } from './errors.js';
+import { lineNumber } from './lines.js';
+import { EpochMsSchema, type AuthSource } from './schema.js';
+import type { AuthFailuresTable, StoreContext } from './tables.js';
+
+/** One failed PIN entry, by phone (dialin) or on the web manager. */
+export interface AuthFailure {
+  id: string;
+  line: string;
+  source: AuthSource;
+  remote: string | null;
+  at: number;
+}
+
+/** Lockout rule: `maxFailures` failures within `windowMs` lock the line for `lockMs` after the last of them. */
+export interface LockoutPolicy {
+  maxFailures: number;
+  windowMs: number;
+  lockMs: number;
+}
+
+export const DEFAULT_LOCKOUT_POLICY: Readonly<LockoutPolicy> = Object.freeze({
+  maxFailures: 5,
+  windowMs: 15 * 60_000,
+  lockMs: 15 * 60_000,
+});
+
+const LockoutPolicySchema = z.strictObject({
+  maxFailures: z.number().int().min(1, { error: 'maxFailures must be ≥ 1' }),
+  windowMs: z.number().int().min(1, { error: 'windowMs must be ≥ 1' }),
+  lockMs: z.number().int().min(0, { error: 'lockMs must be ≥ 0' }),
+});
+
+const RecordSchema = z.strictObject({
+  line: z.string({ error: 'line must be a string' }),
+  source: z.enum(['dialin', 'web'], { error: 'source must be dialin or web' }),
+  remote: z.string().max(256, { error: 'remote: at most 256 characters' }).nullish(),
+  at: EpochMsSchema.optional(),
+});
+
+const ListSchema = z.strictObject({
+  line: z.string().optional(),
+  since: EpochMsSchema.optional(),
+  limit: z.number().int().min(1).max(10_000).default(1000),
+});
+
+function toFailure(row: AuthFailuresTable): AuthFailure {
+  return { id: row.id, line: row.line, source: row.source as AuthSource, remote: row.remote, at: Number(row.at) };
+}
+
+/**
+ * The instant until which the failures (ascending instants) lock the line, or null: the latest failure `f`
+ * still within `lockMs` of `now` that completes `maxFailures` failures inside `(f - windowMs, f]` locks until
+ * `f + lockMs`.
+ */
+export function computeLockedUntil(ascendingAts: readonly number[], now: number, policy: LockoutPolicy): number | null {
+  let first = ascendingAts.length - 1;
+  for (let last = ascendingAts.length - 1; last >= 0; last--) {
+    const at = ascendingAts[last]!;
+    if (at > now) continue;
+    if (at + policy.lockMs <= now) return null;
+    if (first > last) first = last;
+    while (first > 0 && ascendingAts[first - 1]! > at - policy.windowMs) first--;
+    if (last - first + 1 >= policy.maxFailures) return at + policy.lockMs;
+  }
+  return null;
+}
+
+/** Failed PIN attempts across calls and web logins, shared by every process on the database. */
+export class AuthFailureRepository {
+  readonly #ctx: StoreContext;
+  constructor(ctx: StoreContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Records a failure (the line need not exist: probes of unknown numbers are recorded too). */
+  async record(input: { line: string; source: AuthSource; remote?: string | null; at?: number }): Promise<AuthFailure> {
+    const f = parseOrThrow(RecordSchema, input);
+    const row: AuthFailuresTable = {
+      id: randomUUID(),
+      line: lineNumber(f.line),
+      source: f.source,
+      remote: f.remote ?? null,
+      at: f.at ?? this.#ctx.clock(),
+    };
+    await this.#ctx.db.insertInto('auth_failures').values(row).execute();
+    return toFailure(row);
+  }
+
+  /** Failures of the line at or after `since`. */
+  async count(line: string, since: number): Promise<number> {
+    const { n } = await this.#ctx.db
+      .selectFrom('auth_failures')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('line', '=', lineNumber(line))
+      .where('at', '>=', parseOrThrow(EpochMsSchema, since, 'since'))
+      .executeTakeFirstOrThrow();
+    return Number(n);
+  }
+
+  /** Epoch ms until which PIN entry is refused for the line, or null when it is not locked at `now`. */
+  async lockedUntil(line: string, now: number, policy: Partial<LockoutPolicy> = {}): Promise<number | null> {
+    const p = parseOrThrow(LockoutPolicySchema, { ...DEFAULT_LOCKOUT_POLICY, ...policy }, 'policy');
+    parseOrThrow(EpochMsSchema, now, 'now');
+    const rows = await this.#ctx.db
+      .selectFrom('auth_failures')
+      .select('at')
+      .where('line', '=', lineNumber(line))
+      .where('at', '>', now - p.lockMs - p.windowMs)
+      .where('at', '<=', now)
+      .orderBy('at')
+      .execute();
+    return computeLockedUntil(
+      rows.map((r) => Number(r.at)),
+      now,
+      p,
+    );
+  }
+
+  /** Forgets the line's failures after a successful login; returns how many were removed. */
+  async clear(line: string): Promise<number> {
+    const result = await this.#ctx.db.deleteFrom('auth_failures').where('line', '=', lineNumber(line)).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Failures newest first (operator view), optionally of one line and/or since an instant. */
+  async list(options: { line?: string; since?: number; limit?: number } = {}): Promise<AuthFailure[]> {
+    const { line, since, limit } = parseOrThrow(ListSchema, options);
+    let query = this.#ctx.db.selectFrom('auth_failures').selectAll();
+    if (line !== undefined) query = query.where('line', '=', lineNumber(line));
+    if (since !== undefined) query = query.where('at', '>=', since);
+    const rows = await query.orderBy('at', 'desc').orderBy('id').limit(limit).execute();
+    return rows.map(toFailure);
+  }
+
+  /** Housekeeping: deletes failures older than `before`; returns how many. */
+  async prune(before: number): Promise<number> {
+    const result = await this.#ctx.db
+      .deleteFrom('auth_failures')
+      .where('at', '<', parseOrThrow(EpochMsSchema, before, 'before'))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

@@ -1,0 +1,24 @@
+export { openStore, Store, type OpenStoreOptions, type Repositories } from './store.js';
+export { StoreError, NotFoundError, ConflictError, ValidationError } from './errors.js';
+export * from './schema.js';
+export { hashPin, verifyPinHash } from './pin.js';
+export { LineRepository, type Line, type CreateLineInput } from './lines.js';
+export {
+  MessageRepository,
+  type Message,
+  type CreateMessageInput,
+  type CreateMessageOptions,
+  type CreateMessageResult,
+  type ListMessagesOptions,
+} from './messages.js';
+export { GreetingRepository, type Greeting, type GreetingInfo, type PutGreetingInput } from './greetings.js';
+export {
+  AuthFailureRepository,
+  DEFAULT_LOCKOUT_POLICY,
+  computeLockedUntil,
+  type AuthFailure,
+  type LockoutPolicy,
+} from './auth-failures.js';
+export { OutboxRepository, type OutboxJob, type OutboxStatus } from './outbox.js';
+export { RetentionLogRepository, type RetentionLogEntry, type RetentionRecord } from './retention-log.js';
+export type { Database, StoreDialect } from './tables.js';

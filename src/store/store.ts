@@ -1,0 +1,207 @@
+import SqliteDatabase from 'better-sqlite3';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import pg from 'pg';
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+import { AuthFailureRepository } from './auth-failures.js';
+import { StoreError, parseOrThrow } from './errors.js';
+import { GreetingRepository } from './greetings.js';
+import { LineRepository } from './lines.js';
+import { MessageRepository } from './messages.js';
+import { StoreMigrationProvider } from './migrations.js';
+import { OutboxRepository } from './outbox.js';
+import { RetentionLogRepository } from './retention-log.js';
+import { inTransaction, type Database, type StoreContext, type StoreDialect } from './tables.js';
+
+export interface OpenStoreOptions {
+  logger?: Logger;
+  /** Wall clock in epoch ms for every instant the store writes itself (default Date.now). */
+  clock?: () => number;
+  /** PostgreSQL only: schema to work in (created if missing), set as search_path on every pooled connection. */
+  schema?: string;
+  /** PostgreSQL only: pool size (default 10). */
+  poolSize?: number;
+  /** SQLite only: how long a writer waits for another process's lock, in ms (default 5000). */
+  busyTimeoutMs?: number;
+}
+
+const OptionsSchema = z.object({
+  logger: z.any().optional(),
+  clock: z.custom<() => number>((v) => typeof v === 'function', { error: 'clock must be a function' }).optional(),
+  schema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'schema must be a lowercase SQL identifier ([a-z_][a-z0-9_]*)' })
+    .optional(),
+  poolSize: z.number().int().min(1).max(1000).optional(),
+  busyTimeoutMs: z.number().int().min(0).optional(),
+});
+
+/** The repositories, bound either to the store or to one of its transactions. */
+export interface Repositories {
+  readonly lines: LineRepository;
+  readonly messages: MessageRepository;
+  readonly greetings: GreetingRepository;
+  readonly authFailures: AuthFailureRepository;
+  readonly outbox: OutboxRepository;
+  readonly retentionLog: RetentionLogRepository;
+}
+
+function repositories(ctx: StoreContext): Repositories {
+  return {
+    lines: new LineRepository(ctx),
+    messages: new MessageRepository(ctx),
+    greetings: new GreetingRepository(ctx),
+    authFailures: new AuthFailureRepository(ctx),
+    outbox: new OutboxRepository(ctx),
+    retentionLog: new RetentionLogRepository(ctx),
+  };
+}
+
+/**
+ * The persistent state of répondeur on SQLite or PostgreSQL. Concurrency: on SQLite Kysely serialises every
+ * query and transaction on the single better-sqlite3 connection (its adapter does not support multiple
+ * connections, so a transaction holds the connection mutex until it ends); WAL and busy_timeout cover other
+ * processes on the same file. On PostgreSQL a pool serves concurrent work and writers of one mailbox are
+ * serialised by locking its line row.
+ */
+export class Store implements Repositories {
+  readonly dialect: StoreDialect;
+  readonly db: Kysely<Database>;
+  readonly lines: LineRepository;
+  readonly messages: MessageRepository;
+  readonly greetings: GreetingRepository;
+  readonly authFailures: AuthFailureRepository;
+  readonly outbox: OutboxRepository;
+  readonly retentionLog: RetentionLogRepository;
+  readonly #clock: () => number;
+  #closed = false;
+
+  constructor(db: Kysely<Database>, dialect: StoreDialect, clock: () => number) {
+    this.db = db;
+    this.dialect = dialect;
+    this.#clock = clock;
+    const repos = repositories({ db, dialect, clock });
+    this.lines = repos.lines;
+    this.messages = repos.messages;
+    this.greetings = repos.greetings;
+    this.authFailures = repos.authFailures;
+    this.outbox = repos.outbox;
+    this.retentionLog = repos.retentionLog;
+  }
+
+  /** Runs `fn` in one transaction: its repositories commit together, or roll back together if `fn` throws. */
+  async transaction<T>(fn: (tx: Repositories & { db: Kysely<Database> }) => Promise<T>): Promise<T> {
+    return inTransaction(this.db, (trx) => fn({ ...repositories({ db: trx, dialect: this.dialect, clock: this.#clock }), db: trx }));
+  }
+
+  /** Closes the database (idempotent). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.db.destroy();
+  }
+}
+
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'postgres://(unparsable url)';
+  }
+}
+
+function openSqlite(url: string, busyTimeoutMs: number): Kysely<Database> {
+  const rest = url.slice('sqlite:'.length).replace(/^\/\//, '');
+  const memory = rest === ':memory:' || rest === '';
+  let database: SqliteDatabase.Database;
+  try {
+    database = new SqliteDatabase(memory ? ':memory:' : rest);
+    if (!memory) database.pragma('journal_mode = WAL');
+    database.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    database.pragma('foreign_keys = ON');
+  } catch (err) {
+    throw new StoreError(`cannot open SQLite database ${memory ? ':memory:' : rest}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+/** pg returns int8 (BIGINT, count(*)) as strings; every int8 the store holds is an epoch ms or a size. */
+const parseInt8 = (value: string): number => Number(value);
+
+function openPostgres(url: string, options: { schema?: string; poolSize?: number; logger?: Logger }): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8 && format !== 'binary'
+          ? parseInt8
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its connection must not crash the process: the pool replaces it.
+  pool.on('error', (err) => options.logger?.warn({ err }, 'PostgreSQL idle client error'));
+  const schema = options.schema;
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool,
+      onCreateConnection:
+        schema === undefined
+          ? undefined
+          : async (connection) => {
+              await connection.executeQuery(CompiledQuery.raw(`set search_path to "${schema}"`));
+            },
+    }),
+  });
+}
+
+/**
+ * Opens the store at `url` — `sqlite:<path>`, `sqlite::memory:` or `postgres://…` — and brings its schema to the
+ * latest migration. Throws StoreError when the database cannot be opened or migrated.
+ */
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const opts = parseOrThrow(OptionsSchema, options, 'options');
+  const logger = opts.logger as Logger | undefined;
+  const clock = opts.clock ?? Date.now;
+  let dialect: StoreDialect;
+  let db: Kysely<Database>;
+  if (typeof url !== 'string') throw new StoreError('database url must be a string');
+  if (url.startsWith('sqlite:')) {
+    dialect = 'sqlite';
+    db = openSqlite(url, opts.busyTimeoutMs ?? 5000);
+  } else if (/^postgres(ql)?:\/\//.test(url)) {
+    dialect = 'postgres';
+    db = openPostgres(url, { schema: opts.schema, poolSize: opts.poolSize, logger });
+  } else {
+    throw new StoreError(`database url must start with sqlite: or postgres:// (got "${url.slice(0, 40)}")`);
+  }
+
+  try {
+    let migrationTableSchema: string | undefined;
+    if (dialect === 'postgres') {
+      if (opts.schema !== undefined) await sql`create schema if not exists ${sql.id(opts.schema)}`.execute(db);
+      const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+      migrationTableSchema = rows[0]?.schema ?? undefined;
+      if (migrationTableSchema === undefined) throw new StoreError('PostgreSQL search_path names no existing schema');
+    }
+    // Kysely looks the migration table up across schemas; pinning it to ours keeps schemas independent.
+    const migrator = new Migrator({ db, provider: new StoreMigrationProvider(dialect), migrationTableSchema });
+    const { error, results } = await migrator.migrateToLatest();
+    for (const r of results ?? []) {
+      if (r.status === 'Success') logger?.info({ migration: r.migrationName }, 'store migration applied');
+      if (r.status === 'Error') logger?.error({ migration: r.migrationName }, 'store migration failed');
+    }
+    if (error !== undefined) throw error;
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    if (err instanceof StoreError) throw err;
+    const where = dialect === 'postgres' ? describeUrl(url) : url;
+    throw new StoreError(`cannot open the store at ${where}: ${(err as Error).message ?? String(err)}`, { cause: err });
+  }
+  logger?.debug({ dialect }, 'store open');
+  return new Store(db, dialect, clock);
+}

@@ -1,0 +1,103 @@
+/**
+ * Runs SIPp (Debian sip-tester) against a server and reports how the calls went.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, copyFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './server-process.js';
+
+export interface SippResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Contents of the *_errors.log file (minus the harmless epoll line). */
+  errors: string;
+  /** Contents of the *_logs.log file (from <log> actions). */
+  logs: string;
+  /** Successful / failed call counts from the -trace_stat CSV's last line. */
+  successful: number;
+  failed: number;
+  dir: string;
+}
+
+export interface SippOptions {
+  scenario: string;
+  target: string;
+  service?: string;
+  transport?: 'u1' | 'un' | 't1' | 'tn';
+  calls?: number;
+  concurrency?: number;
+  rate?: number;
+  localPort?: number;
+  mediaPort?: number;
+  extra?: string[];
+  timeoutMs?: number;
+  /** Files (e.g. pcaps) to copy into the working directory under the given name. */
+  files?: Record<string, string>;
+}
+
+let nextLocalPort = 25060 + (process.pid % 100) * 20;
+
+export function scenarioPath(name: string): string {
+  return join(ROOT, 'sipp-scenarios', name);
+}
+
+export async function runSipp(o: SippOptions): Promise<SippResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
+  for (const [name, src] of Object.entries(o.files ?? {})) copyFileSync(src, join(dir, name));
+  const localPort = o.localPort ?? nextLocalPort++;
+  const args = [
+    o.target,
+    '-sf', scenarioPath(o.scenario),
+    '-s', o.service ?? '+33912345678',
+    '-t', o.transport ?? 'u1',
+    '-p', String(localPort),
+    '-mp', String(o.mediaPort ?? 40000 + (localPort % 1000) * 10),
+    '-i', '127.0.0.1',
+    '-m', String(o.calls ?? 1),
+    '-l', String(o.concurrency ?? 1),
+    '-r', String(o.rate ?? 10),
+    '-timeout', `${Math.ceil((o.timeoutMs ?? 60000) / 1000)}s`,
+    '-timeout_error',
+    '-trace_err',
+    '-trace_logs',
+    '-trace_stat',
+    '-stf', join(dir, 'stat.csv'),
+    '-nostdin',
+    ...(o.extra ?? []),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const files = readdirSync(dir);
+      const read = (suffix: string): string =>
+        files.filter((f) => f.endsWith(suffix)).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+      const errors = read('_errors.log')
+        .split('\n')
+        .filter((l) => l.trim() && !/Failed to delete FD from epoll/.test(l))
+        .join('\n');
+      let successful = 0;
+      let failed = 0;
+      const statFile = join(dir, 'stat.csv');
+      if (existsSync(statFile)) {
+        const lines = readFileSync(statFile, 'utf8').trim().split('\n');
+        const header = lines[0]!.split(';');
+        const last = lines[lines.length - 1]!.split(';');
+        successful = Number(last[header.indexOf('SuccessfulCall(C)')] ?? 0);
+        failed = Number(last[header.indexOf('FailedCall(C)')] ?? 0);
+      }
+      resolve({ code, stdout, stderr, errors, logs: read('_logs.log'), successful, failed, dir });
+    });
+  });
+}
+
+/** A readable failure message for expect(): what SIPp said went wrong. */
+export function describeSipp(r: SippResult): string {
+  return `sipp exit ${r.code}, ${r.successful} ok / ${r.failed} failed\nerrors:\n${r.errors.slice(0, 4000)}\nstderr:\n${r.stderr.slice(0, 2000)}`;
+}
