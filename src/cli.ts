@@ -3,6 +3,7 @@
  */
 import { loadConfig } from './config/load.js';
 import { startServer } from './server.js';
+import { OPERATOR_USAGE, runOperatorCommand } from './cli/operator.js';
 
 const USAGE = `usage: repondeur <command>
 
@@ -27,11 +28,18 @@ export async function main(argv: string[]): Promise<void> {
       process.once('SIGTERM', () => stop('SIGTERM'));
       return;
     }
+    case 'line':
+    case 'messages':
+    case 'auth': {
+      const code = await runOperatorCommand(argv, loadConfig());
+      process.exitCode = code;
+      return;
+    }
     case undefined:
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      process.stdout.write(USAGE + '\n' + OPERATOR_USAGE);
       return;
     default:
       void rest;

@@ -1,24 +1,66 @@
 /**
- * Wires the engine together: configuration → logger → SIP transport and user agent → call handling.
+ * Wires the engine together: configuration → logger → store → prompts → SIP transport and user agent → call
+ * router (deposit and dial-in flows) → e-mail worker, retention sweeper and the management API.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from './log.js';
 import type { Config } from './config/schema.js';
 import { SipTransport } from './sip/transport/transport.js';
 import { SipUserAgent } from './sip/user-agent.js';
 import type { IncomingInvite } from './sip/incoming-invite.js';
-import { SdpNegotiationError } from './sip/sdp.js';
 import { RtpPortAllocator } from './media/port-allocator.js';
+import { openStore, type Store } from './store/index.js';
+import { PromptCatalog } from './ivr/prompts/catalog.js';
+import { CallRouter } from './ivr/router.js';
+import { recoverSpooledMessages } from './ivr/deposit/deposit-flow.js';
+import { NotificationWorker } from './notify/worker.js';
+import { RetentionSweeper } from './retention/sweeper.js';
+import { createApiServer } from './api/server.js';
 
 export interface RunningServer {
   readonly config: Config;
   readonly logger: Logger;
+  readonly store: Store;
   readonly sip: SipUserAgent;
+  readonly router: CallRouter;
   readonly sipPort: number;
+  readonly apiPort: number | undefined;
   close(): Promise<void>;
+}
+
+/** `sqlite:var/x.db` → make sure `var/` exists. */
+function prepareSqlitePath(url: string): void {
+  if (!url.startsWith('sqlite:')) return;
+  const path = url.slice('sqlite:'.length);
+  if (path && path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+}
+
+/** First start on an empty store: the demo line, so `npm start` can take a message at once (README). */
+async function provisionDemoLine(store: Store, config: Config, logger: Logger): Promise<void> {
+  if (!config.demo.enabled) return;
+  const existing = await store.lines.list({ limit: 1 });
+  if (existing.length > 0) return;
+  await store.lines.create({ number: config.demo.line, routing: 'voicemail', pin: config.demo.pin, language: config.prompts.defaultLanguage });
+  logger.info({ line: config.demo.line }, 'demo line provisioned (voicemail routing); see README for its PIN');
 }
 
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.log.level);
+  mkdirSync(config.storage.dir, { recursive: true });
+  prepareSqlitePath(config.database.url);
+  const store = await openStore(config.database.url, { logger });
+  await provisionDemoLine(store, config, logger);
+  const prompts = await PromptCatalog.load(resolve(config.prompts.dir));
+
+  const worker = NotificationWorker.fromConfig(config, store, { logger });
+  const sweeper = RetentionSweeper.fromConfig(config, store, { logger });
+  const onMessageStored = (id: string): void => worker.notify(id);
+  // Messages whose recording was cut by a crash are stored before new calls come in.
+  const recovered = await recoverSpooledMessages({ store, config, logger, onMessageStored });
+  if (recovered.length > 0) logger.warn({ recovered }, 'recovered messages interrupted by a crash');
+
   const transport = new SipTransport({
     host: config.sip.host,
     port: config.sip.port,
@@ -29,38 +71,41 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     ...(config.sip.publicHost ? { advertisedHost: config.sip.publicHost } : {}),
   });
   await transport.start();
-  const sip = new SipUserAgent({ transport, logger, publicHost: config.sip.publicHost || undefined });
+  const sip = new SipUserAgent({ transport, logger, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const mediaHost = config.rtp.publicHost || config.rtp.host;
+  const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored });
+  sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
 
-  sip.on('invite', (invite: IncomingInvite) => {
-    const answer = (): void => {
-      if (invite.cancelled || invite.answered) return;
-      const port = ports.allocate();
-      try {
-        const dialog = invite.accept({ address: mediaHost, port, sessionId: String(Date.now()), sessionVersion: 1 });
-        dialog.once('terminated', () => ports.release(port));
-      } catch (err) {
-        ports.release(port);
-        if (err instanceof SdpNegotiationError) invite.reject(488, 'Not Acceptable Here', { Warning: `${err.warnCode} repondeur "${err.message}"` });
-        else throw err;
-      }
-    };
-    if (config.sip.answerDelayMs > 0) {
-      invite.progress(180);
-      setTimeout(answer, config.sip.answerDelayMs);
-    } else answer();
-  });
+  worker.start();
+  sweeper.start();
+  let api: FastifyInstance | undefined;
+  let apiPort: number | undefined;
+  if (config.api.enabled) {
+    api = await createApiServer({ store, config, logger });
+    await api.listen({ host: config.api.host, port: config.api.port });
+    const addr = api.server.address();
+    apiPort = typeof addr === 'object' && addr ? addr.port : config.api.port;
+  }
 
-  logger.info({ sip: `${config.sip.host}:${transport.port}`, transports: config.sip.transports }, 'repondeur listening');
+  logger.info(
+    { sip: `${config.sip.host}:${transport.port}`, transports: config.sip.transports, api: apiPort ? `http://${config.api.host}:${apiPort}/` : null, mail: worker.transportDescription },
+    'repondeur listening',
+  );
   return {
     config,
     logger,
+    store,
     sip,
+    router,
     sipPort: transport.port,
+    apiPort,
     async close() {
       await sip.shutdown();
       await transport.stop();
+      await api?.close();
+      sweeper.stop();
+      await worker.stop();
+      await store.close();
       logger.flush?.();
     },
   };

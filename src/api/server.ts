@@ -12,6 +12,7 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerGreetingRoutes } from './routes/greetings.js';
 import { registerLineRoutes } from './routes/lines.js';
 import { registerMessageRoutes } from './routes/messages.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerVoicemailRoutes } from './routes/voicemail.js';
 import { lineParamSchema, zodValidatorCompiler } from './validation.js';
 import { registerWebAssets } from './web-assets.js';
@@ -88,6 +89,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       registerVoicemailRoutes(api, ctx);
       registerGreetingRoutes(api, ctx, maxUploadBytes);
       registerMessageRoutes(api, ctx);
+      registerMetricsRoutes(api, ctx);
       api.get(
         '/openapi.json',
         {

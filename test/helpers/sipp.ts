@@ -15,6 +15,8 @@ export interface SippResult {
   errors: string;
   /** Contents of the *_logs.log file (from <log> actions). */
   logs: string;
+  /** Contents of the *_messages.log file: every SIP message sent and received (always traced). */
+  messages: string;
   /** Successful / failed call counts from the -trace_stat CSV's last line. */
   successful: number;
   failed: number;
@@ -63,6 +65,7 @@ export async function runSipp(o: SippOptions): Promise<SippResult> {
     '-trace_err',
     '-trace_logs',
     '-trace_stat',
+    '-trace_msg',
     '-stf', join(dir, 'stat.csv'),
     '-nostdin',
     ...(o.extra ?? []),
@@ -92,7 +95,7 @@ export async function runSipp(o: SippOptions): Promise<SippResult> {
         successful = Number(last[header.indexOf('SuccessfulCall(C)')] ?? 0);
         failed = Number(last[header.indexOf('FailedCall(C)')] ?? 0);
       }
-      resolve({ code, stdout, stderr, errors, logs: read('_logs.log'), successful, failed, dir });
+      resolve({ code, stdout, stderr, errors, logs: read('_logs.log'), messages: read('_messages.log'), successful, failed, dir });
     });
   });
 }

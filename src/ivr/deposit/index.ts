@@ -1,0 +1,13 @@
+export {
+  DepositContextError,
+  DepositFlow,
+  runDepositFlow,
+  recoverSpooledMessages,
+  type DepositContext,
+  type DepositOutcome,
+  type DepositResult,
+  type RecoverSpoolOptions,
+} from './deposit-flow.js';
+export { chooseGreeting, systemPromptIds, DepositGreeting, GREETING_GAP_MS, type ComposedGreeting, type GreetingPlan } from './greeting.js';
+export { DepositSpool, SpoolSidecarError, SpoolSidecarSchema, spoolDir, spoolName, type SpoolSidecar } from './spool.js';
+export { ANONYMOUS_CALLER, storeDepositedMessage, type StoredDeposit } from './store-message.js';

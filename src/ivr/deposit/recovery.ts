@@ -1,0 +1,103 @@
+/**
+ * Start-up recovery of deposits interrupted by a crash: every sidecar left in the spool names a message whose
+ * audio, up to the crash, is in the WAV next to it. See spool.ts for the file layout.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../log.js';
+import { decodeWav, recoverSpooledWav } from '../../media/index.js';
+import type { Store } from '../../store/index.js';
+import { DepositSpool, spoolDir } from './spool.js';
+import { samplesToMs, storeDepositedMessage } from './store-message.js';
+
+export interface RecoverSpoolOptions {
+  store: Store;
+  config: Config;
+  logger: Logger;
+  onMessageStored?: (messageId: string) => void;
+}
+
+/**
+ * Stores the messages of deposits that a previous process left in `<storage.dir>/spool`, then deletes their
+ * spool files. Run it at start-up, before taking calls. A message shorter than `voicemail.minMessageSeconds`,
+ * one whose line no longer exists and one whose files are unreadable is logged and dropped; a WAV without
+ * sidecar (its message already stored or discarded) is deleted. A store failure leaves the files for the next
+ * start. Resolves to the ids of the stored messages.
+ */
+export async function recoverSpooledMessages(opts: RecoverSpoolOptions): Promise<string[]> {
+  const dir = spoolDir(opts.config.storage.dir);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const stems = new Set<string>();
+  for (const name of names) {
+    const m = /^(.+)\.(?:wav|json|json\.tmp)$/.exec(name);
+    if (m) stems.add(m[1]!);
+  }
+  const stored: string[] = [];
+  for (const stem of [...stems].sort()) {
+    const spool = new DepositSpool(dir, stem);
+    const id = await recoverOne(spool, names.includes(`${stem}.json`), names.includes(`${stem}.wav`), opts);
+    if (id !== undefined) stored.push(id);
+  }
+  if (stems.size > 0) opts.logger.info({ spooled: stems.size, stored: stored.length }, 'spool recovery done');
+  return stored;
+}
+
+async function recoverOne(spool: DepositSpool, hasSidecar: boolean, hasWav: boolean, opts: RecoverSpoolOptions): Promise<string | undefined> {
+  const { store, config, logger } = opts;
+  const log = logger.child({ spool: path.basename(spool.wavPath) });
+  if (!hasSidecar || !hasWav) {
+    log.info({ hasSidecar, hasWav }, 'spool: incomplete leftover deleted');
+    await spool.remove();
+    return undefined;
+  }
+  let samples: Int16Array;
+  let sidecar;
+  try {
+    sidecar = await spool.readSidecar();
+    await recoverSpooledWav(spool.wavPath);
+    const wav = decodeWav(await readFile(spool.wavPath));
+    if (wav.sampleRate !== 8000) throw new Error(`spool WAV is ${wav.sampleRate} Hz, 8000 expected`);
+    samples = wav.samples;
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'spool: unreadable deposit deleted');
+    await spool.remove();
+    return undefined;
+  }
+  const durationMs = samplesToMs(samples.length);
+  const flog = log.child({ callId: sidecar.callId, line: sidecar.line });
+  if (samples.length === 0 || durationMs < config.voicemail.minMessageSeconds * 1000) {
+    flog.info({ durationMs }, 'spool: interrupted deposit too short, discarded');
+    await spool.remove();
+    return undefined;
+  }
+  const line = await store.lines.find(sidecar.line);
+  if (line === undefined) {
+    flog.warn({ durationMs }, 'spool: the line of an interrupted deposit no longer exists; discarded');
+    await spool.remove();
+    return undefined;
+  }
+  let id: string;
+  try {
+    const result = await storeDepositedMessage(store, line, sidecar, samples, config.retention.maxMessages);
+    id = result.messageId;
+    await spool.remove();
+    flog.info({ durationMs, messageId: id, evicted: result.evicted }, 'spool: interrupted deposit stored');
+    if (result.evictedAtOnce) return undefined;
+  } catch (err) {
+    flog.error({ err: (err as Error).message }, 'spool: cannot store an interrupted deposit; kept for the next start');
+    return undefined;
+  }
+  try {
+    opts.onMessageStored?.(id);
+  } catch (err) {
+    flog.error({ err: (err as Error).message, messageId: id }, 'spool: onMessageStored failed');
+  }
+  return id;
+}

@@ -1,0 +1,171 @@
+/**
+ * Decides what an incoming INVITE is for and runs the matching flow: the dial-in menu, a deposit into a
+ * voicemail-routed line, a redirect for a fax-routed line, or a refusal.
+ */
+import type { Logger } from '../log.js';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../store/index.js';
+import type { IncomingInvite } from '../sip/incoming-invite.js';
+import { parseNameAddr, parseUri } from '../sip/headers.js';
+import { SdpNegotiationError } from '../sip/sdp.js';
+import { PortsExhaustedError, RtpSession, type RtpPortAllocator } from '../media/index.js';
+import type { PromptCatalog } from './prompts/catalog.js';
+import { isBusyReason, resolveCallTarget, type TargetLookup } from './call-target.js';
+import { toE164 } from './numbers.js';
+import { configureSession, SipCall } from './sip-call.js';
+import { runDepositFlow } from './deposit/deposit-flow.js';
+import { runDialInFlow } from './dialin/dialin-flow.js';
+
+export interface CallRouterDeps {
+  store: Store;
+  prompts: PromptCatalog;
+  config: Config;
+  logger: Logger;
+  ports: RtpPortAllocator;
+  onMessageStored?: (messageId: string) => void;
+}
+
+/** The caller's number: P-Asserted-Identity (RFC 3325) first, then From; undefined when withheld. */
+export function callerIdentity(invite: IncomingInvite, countryCode: string): { number?: string; name?: string } {
+  const h = invite.request.headers;
+  const privacy = (h.get('Privacy') ?? '').toLowerCase();
+  for (const v of [h.get('P-Asserted-Identity'), h.get('From')]) {
+    if (!v) continue;
+    try {
+      const na = parseNameAddr(v);
+      const uri = parseUri(na.uri);
+      const raw = uri.scheme === 'tel' ? (uri.user ?? uri.host) : uri.user;
+      const number = raw ? toE164(decodeURIComponent(raw), countryCode) : undefined;
+      if (!number) continue;
+      // RFC 3323 §4.2: "id" privacy asks that the identity not be passed on to the callee.
+      if (privacy.includes('id') || privacy.includes('user')) return {};
+      return na.displayName ? { number, name: na.displayName } : { number };
+    } catch {
+      // try the next header
+    }
+  }
+  return {};
+}
+
+export class CallRouter {
+  readonly #deps: CallRouterDeps;
+  readonly #lookup: TargetLookup;
+  #active = 0;
+
+  constructor(deps: CallRouterDeps) {
+    this.#deps = deps;
+    const cc = deps.config.voicemail.countryCode;
+    this.#lookup = {
+      countryCode: cc,
+      dialInNumbers: new Set(deps.config.voicemail.dialInNumbers.map((n) => toE164(n, cc)).filter((n): n is string => !!n)),
+      isLine: async (n) => (await deps.store.lines.find(n)) !== undefined,
+    };
+  }
+
+  /** Calls being handled now. */
+  get activeCalls(): number {
+    return this.#active;
+  }
+
+  async handle(invite: IncomingInvite): Promise<void> {
+    this.#active++;
+    try {
+      await this.#handle(invite);
+    } catch (err) {
+      invite.logger.error({ err }, 'call failed');
+      if (!invite.answered) invite.reject(500, 'Server Internal Error');
+    } finally {
+      this.#active--;
+    }
+  }
+
+  async #handle(invite: IncomingInvite): Promise<void> {
+    const { store, config } = this.#deps;
+    const log = invite.logger;
+    const target = await resolveCallTarget(invite.request, this.#lookup);
+    if (!target) {
+      log.info({ uri: invite.request.uri }, 'no line for this call: 404');
+      invite.reject(404, 'Not Found');
+      return;
+    }
+    const line = target.kind === 'line' ? await store.lines.get(target.number) : undefined;
+    if (line && line.routing === 'fax') {
+      // A line in fax routing is never answered as voicemail (the guide: activating the répondeur disables fax, and vice versa).
+      if (config.voicemail.faxDestination) {
+        log.info({ line: line.number, to: config.voicemail.faxDestination }, 'fax-routed line: redirecting');
+        invite.redirect([config.voicemail.faxDestination]);
+      } else {
+        log.info({ line: line.number }, 'fax-routed line and no fax destination: 480');
+        invite.reject(480, 'Temporarily Unavailable', { Warning: '399 repondeur "line is routed to fax"' });
+      }
+      return;
+    }
+    if (config.sip.answerDelayMs > 0) {
+      invite.progress(180);
+      await new Promise((r) => setTimeout(r, config.sip.answerDelayMs));
+      if (invite.cancelled) return;
+    }
+    let session: RtpSession;
+    try {
+      session = await RtpSession.open(this.#deps.ports, { host: config.rtp.host, recvBufferSize: config.rtp.socketBufferBytes, sendBufferSize: config.rtp.socketBufferBytes }, { logger: log });
+    } catch (err) {
+      if (err instanceof PortsExhaustedError) {
+        log.warn('no RTP port free: 503');
+        invite.reject(503, 'Service Unavailable', { 'Retry-After': '5' });
+        return;
+      }
+      throw err;
+    }
+    try {
+      if (invite.cancelled) return;
+      let dialog;
+      try {
+        dialog = invite.accept({ address: config.rtp.publicHost || config.rtp.host, port: session.port, sessionId: String(Date.now()), sessionVersion: 1 });
+      } catch (err) {
+        if (err instanceof SdpNegotiationError) {
+          invite.reject(488, 'Not Acceptable Here', { Warning: `${err.warnCode} repondeur "${err.message}"` });
+          return;
+        }
+        throw err;
+      }
+      const call = new SipCall(dialog, session, log);
+      if (dialog.media) configureSession(session, dialog.media);
+      else {
+        // Late offer (RFC 3261 §13.2.1): our offer went in the 200, the answer comes in the ACK; no media until then.
+        await new Promise<void>((resolve) => {
+          dialog.once('reoffer', () => resolve());
+          dialog.once('terminated', () => resolve());
+        });
+        if (call.ended) return;
+      }
+      const caller = callerIdentity(invite, config.voicemail.countryCode);
+      if (target.kind === 'dialin') {
+        await runDialInFlow({
+          call,
+          store,
+          prompts: this.#deps.prompts,
+          config,
+          logger: log,
+          ...(caller.number ? { caller: caller.number } : {}),
+          remote: invite.source.address,
+        });
+      } else {
+        await runDepositFlow({
+          call,
+          store,
+          prompts: this.#deps.prompts,
+          config,
+          logger: log,
+          line: line!,
+          ...(caller.number ? { caller: caller.number } : {}),
+          ...(caller.name ? { callerName: caller.name } : {}),
+          busy: target.kind === 'line' && isBusyReason(target.reason),
+          ...(this.#deps.onMessageStored ? { onMessageStored: this.#deps.onMessageStored } : {}),
+        });
+      }
+      if (!call.ended) await call.hangup();
+    } finally {
+      session.close();
+    }
+  }
+}

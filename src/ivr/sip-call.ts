@@ -1,0 +1,164 @@
+/**
+ * `Call` over a SIP dialog and its RTP session: prompts go out through the session's paced player, DTMF comes from
+ * RFC 4733 events, in-band tones (both via the session) and SIP INFO (via the dialog), recordings go to a spool WAV.
+ */
+import type { Logger } from '../log.js';
+import type { SipDialog } from '../sip/sip-dialog.js';
+import type { SipRequest } from '../sip/message.js';
+import type { NegotiatedMedia } from '../sip/sdp.js';
+import { readFile } from 'node:fs/promises';
+import { decodeWav, parseDtmfInfoBody, RtpRecorder, type RtpSession } from '../media/index.js';
+import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
+
+/** How often a recording checks its end conditions (max length, silence). */
+const RECORD_POLL_MS = 100;
+
+/** Applies negotiated SDP parameters to the RTP session. */
+export function configureSession(session: RtpSession, media: NegotiatedMedia): void {
+  session.configure({
+    codec: media.codec,
+    payloadType: media.payloadType,
+    ptimeMs: media.ptimeMs,
+    telephoneEventPayloadTypes: media.telephoneEventPayloadTypes,
+  });
+  // RFC 3264 §5.1: "If the offerer wishes to only send media on a stream to its peer, it MUST mark the stream as
+  // sendonly" — a stream on hold (sendonly/inactive from the peer, or the RFC 2543 c=0.0.0.0) gets no media from us.
+  if (media.remoteAddress !== '0.0.0.0' && media.direction !== 'recvonly' && media.direction !== 'inactive') {
+    session.setRemote(media.remoteAddress, media.remotePort);
+  }
+}
+
+export class SipCall implements Call {
+  readonly callId: string;
+  readonly logger: Logger;
+  readonly whenEnded: Promise<void>;
+  readonly #dialog: SipDialog;
+  readonly #session: RtpSession;
+  readonly #digits: string[] = [];
+  readonly #digitWaiters = new Set<() => void>();
+  #ended = false;
+  #endedResolve!: () => void;
+
+  constructor(dialog: SipDialog, session: RtpSession, logger: Logger) {
+    this.callId = dialog.callId;
+    this.logger = logger;
+    this.#dialog = dialog;
+    this.#session = session;
+    this.whenEnded = new Promise((r) => (this.#endedResolve = r));
+    session.on('dtmf', ({ digit, source }: { digit: string; source: string }) => this.#digit(digit, source));
+    dialog.on('info', (req: SipRequest) => {
+      const digit = parseDtmfInfoBody(req.headers.get('Content-Type') ?? '', req.body);
+      if (digit) this.#digit(digit, 'sip-info');
+    });
+    dialog.on('reoffer', (media: NegotiatedMedia) => configureSession(session, media));
+    dialog.once('terminated', (reason: string) => {
+      this.logger.info({ reason }, 'call ended');
+      this.#ended = true;
+      this.#endedResolve();
+      this.#wake();
+    });
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  #digit(digit: string, source: string): void {
+    this.logger.debug({ digit, source }, 'DTMF');
+    this.#digits.push(digit);
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const w of [...this.#digitWaiters]) w();
+  }
+
+  /** Waits until a digit is queued, the call ends, or `ms` pass. */
+  #waitForDigit(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#digitWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#digitWaiters.add(done);
+    });
+  }
+
+  async play(pcm: Int16Array, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
+    if (this.#ended) return 'hangup';
+    if (opts.bargeIn && this.#digits.length > 0) return 'interrupted';
+    const abort = new AbortController();
+    const stop = (): void => {
+      if (this.#ended || (opts.bargeIn && this.#digits.length > 0)) abort.abort();
+    };
+    this.#digitWaiters.add(stop);
+    try {
+      const outcome = await this.#session.play(pcm, { signal: abort.signal });
+      if (this.#ended) return 'hangup';
+      return outcome === 'aborted' ? 'interrupted' : 'completed';
+    } finally {
+      this.#digitWaiters.delete(stop);
+    }
+  }
+
+  async collect(opts: CollectOptions): Promise<string | null> {
+    let typed = '';
+    let deadline = Date.now() + opts.firstDigitTimeoutMs;
+    for (;;) {
+      while (this.#digits.length > 0) {
+        const d = this.#digits.shift()!;
+        if (opts.terminator !== undefined && d === opts.terminator) return typed;
+        typed += d;
+        if (typed.length >= opts.maxDigits) return typed;
+        deadline = Date.now() + opts.interDigitTimeoutMs;
+      }
+      if (this.#ended) return null;
+      const left = deadline - Date.now();
+      if (left <= 0) return typed;
+      await this.#waitForDigit(left);
+    }
+  }
+
+  flushDigits(): void {
+    this.#digits.length = 0;
+  }
+
+  async record(opts: RecordOptions): Promise<RecordResult> {
+    const recorder = await RtpRecorder.create({ path: opts.spoolPath });
+    this.#session.attachRecorder(recorder);
+    const started = Date.now();
+    let end: RecordResult['end'] | undefined;
+    let digit: string | undefined;
+    try {
+      while (!end) {
+        if (this.#ended) end = 'hangup';
+        else {
+          const stopAt = this.#digits.findIndex((d) => opts.stopDigits.includes(d));
+          if (stopAt >= 0) {
+            digit = this.#digits[stopAt];
+            this.#digits.splice(0, stopAt + 1);
+            end = 'dtmf';
+          } else if (recorder.durationMs >= opts.maxDurationMs || Date.now() - started >= opts.maxDurationMs + 2000) end = 'max-length';
+          else if (opts.silenceTimeoutMs > 0 && recorder.msSinceVoice >= opts.silenceTimeoutMs) end = 'silence';
+          else await this.#waitForDigit(RECORD_POLL_MS);
+        }
+      }
+    } finally {
+      this.#session.attachRecorder(null);
+    }
+    const result = await recorder.finish();
+    let samples = decodeWav(await readFile(result.path)).samples;
+    // The maximum length is a hard limit on what is kept, whatever arrived in the last polling interval.
+    const maxSamples = Math.floor((opts.maxDurationMs * 8000) / 1000);
+    if (samples.length > maxSamples) samples = samples.subarray(0, maxSamples);
+    this.logger.info({ end, digit, durationMs: (samples.length * 1000) / 8000 }, 'recording ended');
+    return { end, ...(digit !== undefined ? { digit } : {}), path: result.path, samples, durationMs: (samples.length * 1000) / 8000 };
+  }
+
+  async hangup(): Promise<void> {
+    if (this.#ended) return;
+    await this.#dialog.bye();
+  }
+}
