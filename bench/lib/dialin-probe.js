@@ -1,12 +1,14 @@
 'use strict';
 /**
  * DTMF-to-prompt latency probe: a minimal SIP UAC (UDP) that calls the dial-in number, logs in with RFC 4733 digits
- * and times, for each key that should start a new prompt, the interval from the first packet of that key's event
- * (the server reports a digit on its first packet) to the first RTP packet of the next prompt — the packet with the
- * marker bit set (RFC 3551 §4.1: the first packet of a talkspurt) that arrives after the key.
+ * and times, for each key that starts a new prompt, the interval from the first packet of that key's event (the
+ * server reports a digit on its first packet) to the first RTP packet of the next prompt. Each timed key is sent
+ * while the server is silent (the earlier digits of the entry interrupted the prompt; before '1' the probe waits
+ * for the menu to end), so the first packet after the key is the next prompt's — its marker bit is set too
+ * (RFC 3551 §4.1: the first packet of a talkspurt).
  *
  * Three keys are timed per call: '#' after the line number (→ "enter PIN"), '#' after the PIN (→ message count;
- * includes the PIN hash verification), '1' (→ the first message's envelope; interrupts the count announcement).
+ * includes the PIN hash verification), '1' in the main menu (→ the first message's envelope; a store read).
  */
 const dgram = require('node:dgram');
 const { randomBytes } = require('node:crypto');
@@ -31,7 +33,11 @@ class DialInProbe {
     this.seq = randomBytes(2).readUInt16BE(0);
     this.ts = randomBytes(4).readUInt32BE(0);
     this.cseq = 1;
-    this.markerWaiters = [];
+    this.packetWaiters = [];
+    this.lastRtpAt = 0;
+    /** Send time of the last key's first packet, and the arrival of the first RTP packet after it. */
+    this.keyAt = 0;
+    this.firstAfterKey = null;
     this.responseWaiters = [];
     this.remoteRtp = null;
     this.toTag = '';
@@ -49,12 +55,12 @@ class DialInProbe {
     const latencies = { afterLine: null, afterPin: null, afterMenuKey: null };
     try {
       await this.#invite();
-      await this.#nextPrompt(0, this.timeoutMs); // the welcome prompt begins
+      await this.#nextPacket(this.timeoutMs); // the welcome prompt begins
       await sleep(200);
       latencies.afterLine = await this.#typeAndTime(`${this.o.line}#`);
       await sleep(200);
       latencies.afterPin = await this.#typeAndTime(`${this.o.pin}#`);
-      await sleep(300);
+      await this.#silence(600);
       latencies.afterMenuKey = await this.#typeAndTime('1');
     } finally {
       await this.#bye().catch(() => undefined);
@@ -84,44 +90,53 @@ class DialInProbe {
   #onRtp(msg, rinfo) {
     if (msg.length < 12 || msg[0] >> 6 !== 2) return;
     this.remoteRtp ??= { address: rinfo.address, port: rinfo.port };
-    if ((msg[1] & 0x80) === 0) return;
     const now = performance.now();
-    for (const w of this.markerWaiters.splice(0)) w(now);
+    this.lastRtpAt = now;
+    if (this.firstAfterKey === null) this.firstAfterKey = now;
+    if (this.packetWaiters.length > 0) for (const w of this.packetWaiters.splice(0)) w(now);
   }
 
   #sendSip(text) {
     this.sip.send(Buffer.from(text, 'latin1'), this.o.target.port, this.o.target.host);
   }
 
-  /** Resolves with the arrival time of the next marker packet after `after`, or null after `timeoutMs`. */
-  #nextPrompt(after, timeoutMs) {
+  /** Resolves with the arrival time of the first RTP packet after the last key (any packet if none yet), or null after `timeoutMs`. */
+  #nextPacket(timeoutMs) {
+    if (this.keyAt > 0 && this.firstAfterKey !== null) return Promise.resolve(this.firstAfterKey);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.markerWaiters = this.markerWaiters.filter((w) => w !== onMarker);
+        this.packetWaiters = this.packetWaiters.filter((w) => w !== onPacket);
         resolve(null);
       }, timeoutMs);
-      const onMarker = (t) => {
-        if (t < after) return this.markerWaiters.push(onMarker);
+      const onPacket = (t) => {
         clearTimeout(timer);
         resolve(t);
       };
-      this.markerWaiters.push(onMarker);
+      this.packetWaiters.push(onPacket);
     });
   }
 
+  /** Waits until no RTP has arrived for `ms` (the prompt being said is over). */
+  async #silence(ms) {
+    const deadline = performance.now() + this.timeoutMs;
+    while (performance.now() - this.lastRtpAt < ms) {
+      if (performance.now() > deadline) throw new Error(`the server did not fall silent within ${this.timeoutMs} ms`);
+      await sleep(50);
+    }
+  }
+
   async #typeAndTime(keys) {
-    let last = 0;
     for (const k of keys) {
-      last = await this.#sendDigit(k);
+      await this.#sendDigit(k);
       await sleep(60);
     }
-    const t = await this.#nextPrompt(last, this.timeoutMs);
-    return t === null ? null : t - last;
+    const t = await this.#nextPacket(this.timeoutMs);
+    return t === null ? null : t - this.keyAt;
   }
 
   /**
    * One key as RFC 4733 packets: three updates (duration 160, 320, 480) 20 ms apart, then the end packet
-   * sent three times (§2.5.1.4). Returns when the first packet left.
+   * sent three times (§2.5.1.4). Notes when the first packet left (`keyAt`).
    *
    *    0                   1                   2                   3
    *   |     event     |E|R| volume    |          duration             |
@@ -132,7 +147,6 @@ class DialInProbe {
     const dest = this.remoteRtp;
     if (!dest) throw new Error('no RTP received from the server yet');
     this.ts = (this.ts + 1600) >>> 0;
-    let firstAt = 0;
     const packet = (marker, end, duration) => {
       const b = Buffer.alloc(16);
       b[0] = 0x80;
@@ -148,11 +162,13 @@ class DialInProbe {
     };
     for (let i = 1; i <= 3; i++) {
       this.rtp.send(packet(i === 1, false, 160 * i), dest.port, dest.address);
-      if (i === 1) firstAt = performance.now();
+      if (i === 1) {
+        this.keyAt = performance.now();
+        this.firstAfterKey = null;
+      }
       await sleep(20);
     }
     for (let i = 0; i < 3; i++) this.rtp.send(packet(false, true, 640), dest.port, dest.address);
-    return firstAt;
   }
 
   #request(method, uri, extra, body = '') {

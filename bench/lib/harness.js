@@ -1,0 +1,189 @@
+'use strict';
+/**
+ * Bench plumbing: a fresh `repondeur serve` (built dist/) per step with its own store and mailboxes, SIPp runs,
+ * /proc sampling of the server's CPU and RSS, and the operator metrics route.
+ */
+const { spawn } = require('node:child_process');
+const { mkdtempSync, readFileSync, rmSync, existsSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join, resolve } = require('node:path');
+
+const ROOT = resolve(__dirname, '..', '..');
+const TOKEN = 'bench-operator-token';
+const CLK_TCK = 100;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** utime+stime (s) and RSS (bytes) of a process, from /proc/<pid>/stat and /proc/<pid>/status. */
+function procSample(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the ")" of comm: state is field 3, utime 14, stime 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { at: performance.now(), cpuSeconds, rssBytes: rssKb * 1024 };
+}
+
+class BenchServer {
+  /** @param {{ sipPort: number, apiPort: number, lines: string[], probeLine: string, logLevel?: string }} o */
+  static async start(o) {
+    const dir = mkdtempSync(join(tmpdir(), 'repondeur-bench-'));
+    const db = join(dir, 'repondeur.db');
+    const { openStore } = require(join(ROOT, 'dist', 'store', 'index.js'));
+    const store = await openStore(`sqlite:${db}`);
+    try {
+      for (const number of [...o.lines, o.probeLine]) await store.lines.create({ number, routing: 'voicemail', pin: '1234', language: 'fr' });
+    } finally {
+      await store.close();
+    }
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      REPONDEUR_SIP_PORT: String(o.sipPort),
+      REPONDEUR_API_PORT: String(o.apiPort),
+      REPONDEUR_API_OPERATOR_TOKEN: TOKEN,
+      REPONDEUR_RTP_PORT_MIN: '20000',
+      REPONDEUR_RTP_PORT_MAX: '29998',
+      REPONDEUR_STORAGE_DIR: dir,
+      REPONDEUR_DATABASE_URL: `sqlite:${db}`,
+      REPONDEUR_LOG_LEVEL: o.logLevel ?? 'warn',
+      REPONDEUR_RETENTION_MAX_MESSAGES: '100000',
+    };
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'repondeur.js'), 'serve'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const keep = (d) => {
+      output += d.toString();
+      if (output.length > 200_000) output = output.slice(-100_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const server = new BenchServer(child, dir, db, o.apiPort, () => output);
+    for (let i = 0; i < 150; i++) {
+      if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${output.slice(-3000)}`);
+      if (await server.metrics().catch(() => null)) return server;
+      await sleep(200);
+    }
+    await server.stop();
+    throw new Error(`server not ready within 30 s:\n${output.slice(-3000)}`);
+  }
+
+  constructor(child, dir, db, apiPort, output) {
+    this.child = child;
+    this.pid = child.pid;
+    this.dir = dir;
+    this.db = db;
+    this.apiPort = apiPort;
+    this.output = output;
+  }
+
+  /** GET /api/v1/metrics as the operator. */
+  async metrics() {
+    const res = await fetch(`http://127.0.0.1:${this.apiPort}/api/v1/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    if (!res.ok) throw new Error(`metrics: HTTP ${res.status}`);
+    return res.json();
+  }
+
+  /** Error/fatal log lines the server printed (pino level ≥ 50). */
+  errorLines() {
+    return this.output()
+      .split('\n')
+      .filter((l) => /"level":(5|6)\d/.test(l));
+  }
+
+  async stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGTERM');
+      const t = setTimeout(() => this.child.kill('SIGKILL'), 15000);
+      await exited;
+      clearTimeout(t);
+    }
+  }
+
+  removeFiles() {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs SIPp to completion. Returns successful/failed call counts (from the -trace_stat CSV) and the maximum of
+ * its CurrentCall column (sampled each second with -fd 1).
+ */
+function runSipp({ scenario, target, service, calls, concurrency, rate, localPort, mediaPort, timeoutS, rateIncrease }) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sipp-'));
+  const stf = join(dir, 'stat.csv');
+  const args = [
+    target,
+    '-sf', join(ROOT, 'sipp-scenarios', scenario),
+    '-s', service,
+    '-p', String(localPort),
+    '-mp', String(mediaPort),
+    '-i', '127.0.0.1',
+    '-m', String(calls),
+    '-l', String(concurrency),
+    '-r', String(rate),
+    '-timeout', `${timeoutS}s`,
+    '-timeout_error',
+    '-trace_err',
+    '-trace_stat', '-stf', stf, '-fd', '1',
+    '-buff_size', String(8 * 1024 * 1024),
+    '-nostdin',
+    ...(rateIncrease ? ['-rate_increase', String(rateIncrease)] : []),
+  ];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      let successful = 0;
+      let failed = 0;
+      let maxConcurrent = 0;
+      let elapsedS = 0;
+      if (existsSync(stf)) {
+        const rows = readFileSync(stf, 'utf8').trim().split('\n');
+        const h = rows[0].split(';');
+        const col = (name) => h.indexOf(name);
+        for (const row of rows.slice(1)) {
+          const c = row.split(';');
+          maxConcurrent = Math.max(maxConcurrent, Number(c[col('CurrentCall')] ?? 0));
+        }
+        const last = rows[rows.length - 1].split(';');
+        successful = Number(last[col('SuccessfulCall(C)')] ?? 0);
+        failed = Number(last[col('FailedCall(C)')] ?? 0);
+        const et = last[col('ElapsedTime(C)')] ?? '0:0:0';
+        const [hh, mm, ss] = et.split(':').map(Number);
+        elapsedS = hh * 3600 + mm * 60 + ss;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolvePromise({ code, successful, failed, maxConcurrent, elapsedS, stderr: stderr.slice(-2000) });
+    });
+  });
+}
+
+/** p-quantile of an unsorted array (nearest rank); NaN when empty. */
+function quantile(values, q) {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+/** p50/p99 from the difference of two cumulative pacing histograms (bucket 0 early, bucket i = [i−1, i) ms late). */
+function histogramQuantiles(before, after) {
+  const h = after.histogram.map((v, i) => v - (before?.histogram[i] ?? 0));
+  const total = h.reduce((a, b) => a + b, 0);
+  const q = (p) => {
+    let acc = 0;
+    for (let i = 0; i < h.length; i++) {
+      acc += h[i];
+      if (acc >= p * total && acc > 0) return i === h.length - 1 ? Infinity : i;
+    }
+    return 0;
+  };
+  return { frames: total, p50Ms: q(0.5), p99Ms: q(0.99), p999Ms: q(0.999) };
+}
+
+module.exports = { ROOT, BenchServer, runSipp, procSample, quantile, histogramQuantiles, sleep };

@@ -1,0 +1,270 @@
+'use strict';
+/**
+ * `npm run bench`: finds the engine's ceiling on this machine (issue 7).
+ *
+ *   node bench/run.js [--steps 100,200,400,600,800,1000,1200,1400] [--setup-rates 100,200,300,400,600]
+ *                     [--probes 4] [--no-write]
+ *
+ * 1. Ceiling: a bare Node dgram echo (bench/lib/dgram-echo.js), packets/s in + out with < 0.1 % loss.
+ * 2. Recording steps: for each concurrency N, a fresh server and N complete deposits (load-deposit.xml: greeting,
+ *    three plays of g711a.pcap, '#') started over 10 s by ⌈N/250⌉ SIPp processes, each on its own mailbox and -mp;
+ *    meanwhile `--probes` lanes of dial-in calls (bench/lib/dialin-probe.js) time DTMF → next prompt. Per step:
+ *    failed calls, frames missing from the stored WAVs, prompt send lateness (GET /api/v1/metrics), CPU and RSS of
+ *    the server (/proc). Stops at the first step with a failed call or > 0.1 % missing frames.
+ * 3. Set-up rate: short calls (load-setup.xml) at rising -r until calls fail or the rate is not reached.
+ * Results are printed and written into BENCHMARKS.md between the BENCH-RESULTS markers.
+ */
+const { execFileSync } = require('node:child_process');
+const os = require('node:os');
+const { readFileSync, writeFileSync, existsSync } = require('node:fs');
+const { join } = require('node:path');
+const { ROOT, BenchServer, runSipp, procSample, quantile, histogramQuantiles, sleep } = require('./lib/harness.js');
+const { DialInProbe } = require('./lib/dialin-probe.js');
+const { echoCeiling } = require('./lib/dgram-echo.js');
+const { checkRecording, expectedFrames, storedMessages } = require('./lib/recording-check.js');
+
+const PCAP = '/usr/share/sip-tester/g711a.pcap';
+const SIP_PORT = 17160;
+const API_PORT = 17180;
+const PER_SIPP = 250;
+const RAMP_S = 10;
+const PROBE_LINE = '+33912340000';
+/** Packets/s one recording call sends: 30 ms ptime. */
+const PPS_PER_CALL = 1000 / 30;
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+const STEPS = option('steps', '100,200,400,600,800,1000,1200,1400').split(',').map(Number);
+const SETUP_RATES = option('setup-rates', '100,200,300,400,600').split(',').map(Number);
+const PROBE_LANES = Number(option('probes', '4'));
+const WRITE = !process.argv.includes('--no-write');
+
+function machine() {
+  const sh = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  return {
+    cpu: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    os: `${sh('sh', ['-c', '. /etc/os-release && echo $PRETTY_NAME'])}, Linux ${os.release()}`,
+    node: process.version,
+    sipp: sh('sh', ['-c', 'sipp -v </dev/null | grep -o "SIPp v[^ ]*"']),
+    rmemMax: sh('cat', ['/proc/sys/net/core/rmem_max']),
+    load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
+}
+
+/** Dial-in probe calls, `lanes` at a time, until `until()` says stop. */
+async function probeLanes(lanes, until) {
+  const latencies = [];
+  let failures = 0;
+  const lane = async () => {
+    while (!until()) {
+      try {
+        const r = await new DialInProbe({ target: { host: '127.0.0.1', port: SIP_PORT }, dialIn: '0033979947994', line: '0912340000', pin: '1234' }).run();
+        for (const v of [r.afterLine, r.afterPin, r.afterMenuKey]) if (v === null) failures++;
+        else latencies.push(v);
+      } catch {
+        failures++;
+        await sleep(500);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return { latencies, failures };
+}
+
+async function recordingStep(n, frames) {
+  const procs = Math.ceil(n / PER_SIPP);
+  const lines = Array.from({ length: procs }, (_, i) => `+339123450${String(i + 10).padStart(2, '0')}`);
+  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines, probeLine: PROBE_LINE });
+  try {
+    const base = procSample(server.pid);
+    const m0 = await server.metrics();
+    let sippDone = false;
+    let peakRss = base.rssBytes;
+    let peakCpu = 0;
+    let peakSockets = 0;
+    let prev = base;
+    const poller = (async () => {
+      while (!sippDone) {
+        await sleep(1000);
+        const s = procSample(server.pid);
+        peakRss = Math.max(peakRss, s.rssBytes);
+        peakCpu = Math.max(peakCpu, (s.cpuSeconds - prev.cpuSeconds) / ((s.at - prev.at) / 1000));
+        prev = s;
+        const m = await server.metrics().catch(() => null);
+        if (m) peakSockets = Math.max(peakSockets, m.openUdpSockets - 1);
+      }
+    })();
+    const per = Math.ceil(n / procs);
+    const sipps = lines.map((line, i) =>
+      runSipp({
+        scenario: 'load-deposit.xml',
+        target: `127.0.0.1:${SIP_PORT}`,
+        service: `0${line.slice(3)}`,
+        calls: per,
+        concurrency: per,
+        rate: Math.max(1, Math.ceil(per / RAMP_S)),
+        localPort: 17200 + i,
+        mediaPort: 46000 + i * 10,
+        timeoutS: 180,
+      }),
+    );
+    const started = performance.now();
+    const probes = probeLanes(PROBE_LANES, () => sippDone);
+    const results = await Promise.all(sipps);
+    sippDone = true;
+    const wallS = (performance.now() - started) / 1000;
+    const probe = await probes;
+    await poller;
+    const end = procSample(server.pid);
+    const m1 = await server.metrics();
+    const errors = server.errorLines();
+    await server.stop();
+    const calls = per * procs;
+    const failed = results.reduce((a, r) => a + r.failed + Math.max(0, per - r.successful - r.failed), 0);
+    const messages = storedMessages(server.db).filter((m) => m.line !== PROBE_LINE);
+    let missing = (calls - messages.length) * frames.length;
+    let incomplete = calls - messages.length;
+    for (const m of messages) {
+      const c = checkRecording(m.samples, frames);
+      missing += c.missing;
+      if (!c.complete) incomplete++;
+    }
+    const pacing = histogramQuantiles(m0.pacing, m1.pacing);
+    return {
+      n,
+      calls,
+      failed,
+      concurrent: Math.max(peakSockets - (PROBE_LANES > 0 ? PROBE_LANES : 0), results.reduce((a, r) => a + r.maxConcurrent, 0)),
+      setupPerS: calls / RAMP_S,
+      missingPct: (100 * missing) / (calls * frames.length),
+      incomplete,
+      recvPps: Math.round(calls * PPS_PER_CALL),
+      sendP50: pacing.p50Ms,
+      sendP99: pacing.p99Ms,
+      dtmfP50: quantile(probe.latencies, 0.5),
+      dtmfP99: quantile(probe.latencies, 0.99),
+      dtmfSamples: probe.latencies.length,
+      probeFailures: probe.failures,
+      cpuMsPerCall: ((end.cpuSeconds - base.cpuSeconds) * 1000) / calls,
+      peakCpuPct: peakCpu * 100,
+      rssPerCallKb: (peakRss - base.rssBytes) / 1024 / calls,
+      peakRssMb: peakRss / 2 ** 20,
+      loopP99: m1.eventLoopDelay.p99Ms,
+      wallS,
+      serverErrors: errors.length,
+      firstError: errors[0]?.slice(0, 300),
+      sippErrors: results.filter((r) => r.code !== 0).map((r) => r.stderr.slice(-300)),
+    };
+  } finally {
+    await server.stop();
+    server.removeFiles();
+  }
+}
+
+async function setupStep(rate) {
+  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines: [], probeLine: PROBE_LINE });
+  try {
+    const calls = rate * 10;
+    const base = procSample(server.pid);
+    const r = await runSipp({
+      scenario: 'load-setup.xml',
+      target: `127.0.0.1:${SIP_PORT}`,
+      service: '0912340000',
+      calls,
+      concurrency: rate * 4,
+      rate,
+      localPort: 17300,
+      mediaPort: 47000,
+      timeoutS: 120,
+    });
+    const end = procSample(server.pid);
+    const achieved = r.successful / Math.max(1, r.elapsedS - 2);
+    return { rate, calls, successful: r.successful, failed: r.failed + (calls - r.successful - r.failed), achieved, cpuMsPerCall: ((end.cpuSeconds - base.cpuSeconds) * 1000) / calls };
+  } finally {
+    await server.stop();
+    server.removeFiles();
+  }
+}
+
+const f1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : String(v));
+const f0 = (v) => (Number.isFinite(v) ? v.toFixed(0) : String(v));
+
+function report(m, echo, steps, lastGood, setups) {
+  const out = [];
+  out.push(`Run: ${new Date().toISOString()} · ${m.cpu} · ${m.memory} · ${m.os} · Node ${m.node} · ${m.sipp} · net.core.rmem_max ${m.rmemMax} · load average at start ${m.load}`);
+  out.push('');
+  out.push(`Ceiling (bare Node dgram echo, one process, 172-byte datagrams, < 0.1 % loss): **${f0(echo.best?.inOutPps ?? 0)} packets/s in + out** (highest rate tried: ${echo.runs.at(-1)?.pps} pps each way, loss ${f1(100 * (echo.runs.at(-1)?.loss ?? 0))} %).`);
+  out.push('');
+  out.push('| concurrent deposits | failed calls | missing frames | incomplete WAVs | RTP in (pps) | prompt send lateness p50 / p99 (ms) | DTMF→prompt p50 / p99 (ms, n) | server CPU ms / call | peak CPU % | RSS / call (KiB) | peak RSS (MiB) | event-loop p99 (ms) |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of steps) {
+    out.push(
+      `| ${s.concurrent} (${s.calls} calls, ${f0(s.setupPerS)}/s) | ${s.failed} | ${s.missingPct.toFixed(3)} % | ${s.incomplete} | ${s.recvPps} | ${s.sendP50} / ${s.sendP99} | ${f0(s.dtmfP50)} / ${f0(s.dtmfP99)} (${s.dtmfSamples}${s.probeFailures ? `, ${s.probeFailures} lost` : ''}) | ${f0(s.cpuMsPerCall)} | ${f0(s.peakCpuPct)} | ${f0(s.rssPerCallKb)} | ${f0(s.peakRssMb)} | ${f1(s.loopP99)} |`,
+    );
+  }
+  out.push('');
+  if (lastGood) {
+    out.push(
+      `Last good step: **${lastGood.concurrent} concurrent recording calls** (${lastGood.recvPps} RTP packets/s received = ${f1((100 * lastGood.recvPps) / (echo.best?.inOutPps || 1))} % of the bare echo's in + out rate).`,
+    );
+  } else out.push('No step passed.');
+  const stop = steps.at(-1);
+  if (stop && stop !== lastGood) out.push(`Stopped at ${stop.n}: ${stop.failed} failed calls, ${stop.missingPct.toFixed(3)} % missing frames${stop.firstError ? `; first server error: \`${stop.firstError}\`` : ''}.`);
+  out.push('');
+  out.push('| set-up rate asked (calls/s) | calls | failed | achieved (calls/s) | server CPU ms / call |');
+  out.push('|---|---|---|---|---|');
+  for (const s of setups) out.push(`| ${s.rate} | ${s.calls} | ${s.failed} | ${f0(s.achieved)} | ${f1(s.cpuMsPerCall)} |`);
+  return out.join('\n');
+}
+
+async function main() {
+  for (const need of [join(ROOT, 'dist', 'server.js'), PCAP]) if (!existsSync(need)) throw new Error(`missing ${need} (npm run build; apt-get install sip-tester)`);
+  const m = machine();
+  console.log('machine', m);
+  const echo = await echoCeiling([10000, 20000, 40000, 60000, 80000, 100000, 120000]);
+  console.log('echo ceiling', echo.best);
+  const frames = expectedFrames(PCAP, 3);
+  const steps = [];
+  let lastGood = null;
+  for (const n of STEPS) {
+    const s = await recordingStep(n, frames);
+    steps.push(s);
+    console.log(JSON.stringify(s));
+    if (s.failed > 0 || s.missingPct > 0.1) break;
+    lastGood = s;
+  }
+  const setups = [];
+  for (const rate of SETUP_RATES) {
+    const s = await setupStep(rate);
+    setups.push(s);
+    console.log(JSON.stringify(s));
+    if (s.failed > 0 || s.achieved < rate * 0.9) break;
+  }
+  const text = report(m, echo, steps, lastGood, setups);
+  console.log(`\n${text}`);
+  if (WRITE) {
+    const file = join(ROOT, 'BENCHMARKS.md');
+    const begin = '<!-- BENCH-RESULTS:BEGIN -->';
+    const endMark = '<!-- BENCH-RESULTS:END -->';
+    const doc = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${begin}\n${endMark}\n`;
+    const a = doc.indexOf(begin);
+    const b = doc.indexOf(endMark);
+    const next = a >= 0 && b > a ? `${doc.slice(0, a + begin.length)}\n${text}\n${doc.slice(b)}` : `${doc}\n${begin}\n${text}\n${endMark}\n`;
+    writeFileSync(file, next);
+    console.log(`\nwritten to ${file}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,126 @@
+/**
+ * Cases SIPp cannot drive precisely (it answers duplicate responses itself): hand-written datagrams over a raw UDP
+ * socket against a real `repondeur serve` process.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createSocket, type Socket } from 'node:dgram';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+
+let server: ServerProcess;
+let sock: Socket;
+const inbox: string[] = [];
+
+beforeAll(async () => {
+  server = await startServerProcess({ REPONDEUR_SIP_ANSWER_DELAY_MS: '800', REPONDEUR_VOICEMAIL_SILENCE_SECONDS: '0' });
+  sock = createSocket('udp4');
+  sock.on('message', (m) => inbox.push(m.toString('utf8')));
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+});
+
+afterAll(async () => {
+  sock?.close();
+  await server?.stop();
+});
+
+function send(text: string): void {
+  sock.send(Buffer.from(text.replace(/\n/g, '\r\n')), server.sipPort, '127.0.0.1');
+}
+
+async function waitFor(pred: (m: string) => boolean, count = 1, ms = 5000): Promise<string[]> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const hits = inbox.filter(pred);
+    if (hits.length >= count) return hits;
+    if (Date.now() > end) throw new Error(`expected ${count} matching message(s); got:\n${inbox.join('\n----\n')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const port = (): number => sock.address().port;
+const sdp = 'v=0\no=- 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 49170 RTP/AVP 0\na=rtpmap:0 PCMU/8000\n';
+
+function invite(callId: string, branch: string): string {
+  const body = sdp.replace(/\n/g, '\r\n');
+  return `INVITE sip:+33912345678@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${port()};branch=${branch};rport
+From: <sip:0611223344@127.0.0.1>;tag=raw1
+To: <sip:+33912345678@127.0.0.1>
+Call-ID: ${callId}
+CSeq: 1 INVITE
+Contact: <sip:raw@127.0.0.1:${port()}>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: ${Buffer.byteLength(body)}
+
+${sdp}`;
+}
+
+describe('raw UDP', () => {
+  test('an INVITE retransmitted while ringing gets the last provisional again (§17.2.1), then one 200', async () => {
+    const callId = `raw-retrans-${Date.now()}`;
+    const mine = (m: string): boolean => m.includes(`Call-ID: ${callId}`);
+    send(invite(callId, 'z9hG4bK-raw-1'));
+    await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 180'));
+    send(invite(callId, 'z9hG4bK-raw-1'));
+    await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 180'), 2);
+    const ok = await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200'));
+    const toTag = /To: [^\r\n]*;tag=([^\s;\r\n]+)/.exec(ok[0]!)![1];
+    send(`ACK sip:repondeur@127.0.0.1:${server.sipPort} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${port()};branch=z9hG4bK-raw-ack
+From: <sip:0611223344@127.0.0.1>;tag=raw1
+To: <sip:+33912345678@127.0.0.1>;tag=${toTag}
+Call-ID: ${callId}
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+`);
+    send(`BYE sip:repondeur@127.0.0.1:${server.sipPort} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${port()};branch=z9hG4bK-raw-bye
+From: <sip:0611223344@127.0.0.1>;tag=raw1
+To: <sip:+33912345678@127.0.0.1>;tag=${toTag}
+Call-ID: ${callId}
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+`);
+    await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200') && /CSeq: 2 BYE/.test(m));
+    expect(inbox.filter((m) => mine(m) && m.startsWith('SIP/2.0 1')).map((m) => m.split('\r\n')[0])).toEqual([
+      'SIP/2.0 100 Trying',
+      'SIP/2.0 180 Ringing',
+      'SIP/2.0 180 Ringing',
+    ]);
+  });
+
+  test.each([
+    ['a CSeq without a number', (c: string) => invite(c, 'z9hG4bK-bad-1').replace('CSeq: 1 INVITE', 'CSeq: abc INVITE'), /CSeq/i],
+    ['a CSeq method that differs from the request method', (c: string) => invite(c, 'z9hG4bK-bad-2').replace('CSeq: 1 INVITE', 'CSeq: 1 OPTIONS'), /CSeq|method/i],
+    ['a Content-Length larger than the body', (c: string) => invite(c, 'z9hG4bK-bad-3').replace(/Content-Length: \d+/, 'Content-Length: 9999'), /Content-Length|body/i],
+    ['a Max-Forwards that is not a number', (c: string) => invite(c, 'z9hG4bK-bad-4').replace('Max-Forwards: 70', 'Max-Forwards: many'), /Max-Forwards/i],
+  ])('%s is answered 400 with the reason, and the server lives on', async (_what, make, reason) => {
+    const tag = `bad-${Math.random().toString(36).slice(2)}`;
+    send(make(tag));
+    const [res] = await waitFor((m) => m.startsWith('SIP/2.0 400') && m.includes(tag));
+    expect(res!.split('\r\n')[0]).toMatch(reason);
+    expect(res).toMatch(/Warning: 399 /);
+  });
+
+  test('garbage is dropped without an answer and without harm', async () => {
+    const before = inbox.length;
+    sock.send(Buffer.from([0x80, 0x08, 0x00, 0x01, 0xff, 0xfe]), server.sipPort, '127.0.0.1');
+    sock.send(Buffer.from('NOT SIP AT ALL\r\n\r\n'), server.sipPort, '127.0.0.1');
+    send(`OPTIONS sip:+33912345678@127.0.0.1 SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${port()};branch=z9hG4bK-alive
+From: <sip:a@127.0.0.1>;tag=a
+To: <sip:+33912345678@127.0.0.1>
+Call-ID: alive-${Date.now()}
+CSeq: 1 OPTIONS
+Max-Forwards: 70
+Content-Length: 0
+
+`);
+    await waitFor((m) => m.startsWith('SIP/2.0 200') && m.includes('CSeq: 1 OPTIONS'));
+    expect(inbox.length).toBe(before + 1);
+  });
+});
