@@ -39,7 +39,20 @@ export const ConfigSchema = z
         minMessageSeconds: z.number().min(0).max(60),
         /** SIP URI that calls to fax-routed lines are redirected to (302); empty: 480. */
         faxDestination: z.string(),
+        /** Time zone in which dates are spoken and written (envelopes, e-mails). */
+        timeZone: z.string().refine((tz) => {
+          try {
+            new Intl.DateTimeFormat('en', { timeZone: tz });
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'must be an IANA time zone such as Europe/Paris'),
       })
+      .strict(),
+    /** PIN lockout shared by the dial-in service and the web login: maxFailures within windowSeconds lock for lockSeconds. */
+    lockout: z
+      .object({ maxFailures: z.number().int().min(1), windowSeconds: z.number().positive(), lockSeconds: z.number().min(0) })
       .strict(),
     demo: z.object({ enabled: z.boolean(), line: z.string(), pin: z.string().regex(/^\d{4,10}$/) }).strict(),
     api: z

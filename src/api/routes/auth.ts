@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { DEFAULT_LOCKOUT_POLICY } from '../../store/index.js';
+import { lockoutPolicy } from '../../config/lockout.js';
 import { clearedSessionCookie, presentedToken, sessionCookie } from '../auth.js';
 import { iso, parsed, type ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
 
 /**
  * Subscriber login with the line's PIN. Failures are recorded in the store with source "web"; the lockout
- * (5 failures within 15 minutes lock the line for 15 minutes) is computed from the same table as the dial-in
+ * (config `lockout`, default 5 failures within 15 minutes lock the line for 15 minutes) is computed from the same table as the dial-in
  * service's, so failures by phone and on the web add up.
  */
 export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -18,7 +18,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
   });
 
   async function refuseWhileLocked(line: string, now: number): Promise<void> {
-    const lockedUntil = await store.authFailures.lockedUntil(line, now, DEFAULT_LOCKOUT_POLICY);
+    const lockedUntil = await store.authFailures.lockedUntil(line, now, lockoutPolicy(ctx.config));
     if (lockedUntil === null) return;
     throw new ApiError(
       429,

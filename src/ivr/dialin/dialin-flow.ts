@@ -9,7 +9,7 @@ import type { Call } from '../call.js';
 import type { PromptCatalog } from '../prompts/catalog.js';
 import { DialInAuthenticator } from './authenticator.js';
 import { CallEndedError, DialInVoice, SilentCallerError } from './dialin-voice.js';
-import { dialInLockoutPolicy } from './lockout.js';
+import { lockoutPolicy } from '../../config/lockout.js';
 import { MailboxMainMenu } from './main-menu.js';
 
 export interface DialInContext {
@@ -38,7 +38,7 @@ export async function runDialInFlow(ctx: DialInContext): Promise<void> {
       voice,
       store,
       logger,
-      policy: dialInLockoutPolicy(config),
+      policy: lockoutPolicy(config),
       countryCode: config.voicemail.countryCode,
       now,
       ...(ctx.caller !== undefined ? { caller: ctx.caller } : {}),

@@ -8,7 +8,6 @@ import { MAILBOX_FOLDERS, type MailboxFolder } from '../prompts/speech.js';
 import type { DialInVoice } from './dialin-voice.js';
 
 /** Wall-clock zone in which the envelope says when a message was received. */
-export const ENVELOPE_TIME_ZONE = 'Europe/Paris';
 
 export interface MailboxSession {
   readonly voice: DialInVoice;

@@ -6,7 +6,7 @@ import { decodeWav } from '../../media/wav.js';
 import { NotFoundError, type Message } from '../../store/index.js';
 import { toNational } from '../numbers.js';
 import { sayEnvelope, sayFolderName, sayMessageNumber } from '../prompts/speech.js';
-import { chooseFolder, ENVELOPE_TIME_ZONE, type MailboxSession } from './mailbox-session.js';
+import { chooseFolder, type MailboxSession } from './mailbox-session.js';
 
 export class MessageBrowser {
   readonly #s: MailboxSession;
@@ -171,7 +171,7 @@ export class MessageBrowser {
           receivedAt: m.creationDatetime,
           caller: toNational(m.caller, config.voicemail.countryCode),
           durationSeconds: m.durationMs / 1000,
-          timeZone: ENVELOPE_TIME_ZONE,
+          timeZone: config.voicemail.timeZone,
           now: now(),
         },
         voice.language,
