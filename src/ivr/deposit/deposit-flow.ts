@@ -58,6 +58,23 @@ export class DepositContextError extends TypeError {
   override readonly name = 'DepositContextError';
 }
 
+/** Quiet below −40 dBov RMS (328), the recorder's voice threshold. */
+const QUIET_RMS = 328;
+const FRAME = 160;
+
+/** Length of the quiet tail of `samples` in 20 ms frames, at most `maxMs`. Run once per message, not per packet. */
+export function trailingQuietMs(samples: Int16Array, maxMs: number): number {
+  let quiet = 0;
+  for (let end = samples.length; end > 0 && quiet * 20 < maxMs; end -= FRAME) {
+    const start = Math.max(0, end - FRAME);
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += samples[i]! * samples[i]!;
+    if (Math.sqrt(sum / (end - start)) >= QUIET_RMS) break;
+    quiet++;
+  }
+  return Math.min(maxMs, quiet * 20);
+}
+
 /** The beep after the greeting: 1 kHz, 300 ms (media/tones.ts). */
 const BEEP = beep();
 
@@ -151,8 +168,9 @@ export class DepositFlow {
   async #finish(spool: DepositSpool, sidecar: SpoolSidecar, recording: RecordResult): Promise<DepositResult> {
     const { call, line, config, store } = this.#ctx;
     const { voicemail } = config;
-    // A recording ended by the silence timer ends with that much silence: it does not count towards the minimum.
-    const trailingSilenceMs = recording.end === 'silence' ? voicemail.silenceSeconds * 1000 : 0;
+    // A recording ended by the silence timer may end with up to that much silence (none when the caller's phone
+    // stopped sending): what of it is in the samples does not count towards the minimum.
+    const trailingSilenceMs = recording.end === 'silence' ? trailingQuietMs(recording.samples, voicemail.silenceSeconds * 1000) : 0;
     const spokenMs = recording.durationMs - trailingSilenceMs;
     const logFields = { end: recording.end, durationMs: recording.durationMs, spokenMs };
     if (recording.samples.length === 0 || spokenMs < voicemail.minMessageSeconds * 1000) {

@@ -1,6 +1,7 @@
 export {
   DepositContextError,
   DepositFlow,
+  trailingQuietMs,
   runDepositFlow,
   recoverSpooledMessages,
   type DepositContext,
