@@ -62,11 +62,15 @@ class BenchServer {
     child.stderr.on('data', keep);
     const server = new BenchServer(child, dir, db, o.apiPort, () => output);
     for (let i = 0; i < 150; i++) {
-      if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${output.slice(-3000)}`);
+      if (child.exitCode !== null) {
+        server.removeFiles();
+        throw new Error(`server exited ${child.exitCode}:\n${output.slice(-3000)}`);
+      }
       if (await server.metrics().catch(() => null)) return server;
       await sleep(200);
     }
     await server.stop();
+    server.removeFiles();
     throw new Error(`server not ready within 30 s:\n${output.slice(-3000)}`);
   }
 

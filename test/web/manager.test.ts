@@ -6,15 +6,39 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { decodeWav } from '../../src/media/wav.js';
 import { decodeAudio } from '../../src/notify/formats/index.js';
-import type { Message, Store } from '../../src/store/index.js';
-import { depositMessage, freshLine, startHarness, type Harness } from '../api/harness.js';
+import { openStore, type Message, type Store } from '../../src/store/index.js';
+import { freshLine } from '../api/harness.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { describeSipp, runSipp } from '../helpers/sipp.js';
 
-/**
- * How the message under test gets into the mailbox. Today it is written through the store; replace this with a
- * call placed by SIPp once the SIP side records messages (the rest of the test only needs the message row).
- */
-async function leaveMessage(store: Store, line: string): Promise<Message> {
-  return depositMessage(store, line, 3, '+33611223344');
+/** The whole product: a real `repondeur serve` process (SIP + API + web manager) and its store opened beside it. */
+interface Harness {
+  proc: ServerProcess;
+  store: Store;
+  base: string;
+  close(): Promise<void>;
+}
+
+async function startHarness(): Promise<Harness> {
+  const proc = await startServerProcess();
+  const store = await openStore(`sqlite:${join(proc.dir, 'repondeur.db')}`);
+  return {
+    proc,
+    store,
+    base: `http://127.0.0.1:${proc.env.REPONDEUR_API_PORT}`,
+    close: async () => {
+      await store.close();
+      await proc.stop();
+    },
+  };
+}
+
+/** A caller leaves a message with SIPp: the README's demo scenario (greeting, beep, SIPp's 7 s g711a.pcap, BYE). */
+async function leaveMessage(h: Harness, line: string): Promise<Message> {
+  const r = await runSipp({ target: `127.0.0.1:${h.proc.sipPort}`, scenario: 'deposit-pcma.xml', service: line.slice(1), timeoutMs: 60000 });
+  if (r.code !== 0) throw new Error(describeSipp(r));
+  const log = await h.proc.waitForLog((l) => l.msg === 'deposit: message stored', 20000);
+  return h.store.messages.get(String(log.messageId));
 }
 
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');
@@ -26,9 +50,9 @@ let dir: string;
 let line: string;
 
 beforeAll(async () => {
-  h = await startHarness('sqlite');
+  h = await startHarness();
   line = freshLine();
-  await h.store.lines.create({ number: line, pin: PIN, routing: 'fax' });
+  await h.store.lines.create({ number: line, pin: PIN, routing: 'voicemail' });
   dir = mkdtempSync(join(tmpdir(), 'repondeur-web-'));
   context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: '/usr/bin/chromium',
@@ -75,7 +99,11 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Pro
 }
 
 test('a subscriber manages the line from the web manager', async () => {
-  const message = await leaveMessage(h.store, line);
+  const message = await leaveMessage(h, line);
+  const seconds = message.durationMs / 1000;
+  expect(seconds).toBeGreaterThan(6);
+  // The line starts the browser part in fax routing (a fax-routed line is never answered as voicemail).
+  await h.store.lines.setRouting(line, 'fax');
 
   // French by default; the English toggle is remembered across reloads.
   await page.goto(h.base + '/');
@@ -142,8 +170,8 @@ test('a subscriber manages the line from the web manager', async () => {
 
   // The message: listed, played to the end in the page.
   const row = page.locator(`[data-testid="message-row"][data-id="${message.id}"]`);
-  await hasText(row.getByTestId('message-caller'), '+33611223344');
-  await hasText(row.getByTestId('message-duration'), '0:03');
+  await hasText(row.getByTestId('message-caller'), 'Alice Caller (+33611223344)');
+  await hasText(row.getByTestId('message-duration'), `0:${String(message.duration).padStart(2, '0')}`);
   const ended = page.evaluate(
     () =>
       new Promise<number>((resolve, reject) => {
@@ -156,7 +184,7 @@ test('a subscriber manages the line from the web manager', async () => {
       }),
   );
   await row.getByTestId('message-play').click();
-  expect(Math.abs((await ended) - 3)).toBeLessThan(0.1);
+  expect(Math.abs((await ended) - seconds)).toBeLessThan(0.1);
 
   // Download as MP3.
   await row.getByTestId('message-format').selectOption('mp3');
@@ -165,7 +193,7 @@ test('a subscriber manages the line from the web manager', async () => {
   const saved = join(dir, 'download.mp3');
   await download.saveAs(saved);
   const decoded = await decodeAudio(readFileSync(saved));
-  expect(Math.abs((decoded.samples.length / decoded.channels / decoded.sampleRate) * 1000 - 3000)).toBeLessThan(80);
+  expect(Math.abs((decoded.samples.length / decoded.channels / decoded.sampleRate) * 1000 - message.durationMs)).toBeLessThan(80);
 
   // Move to another folder.
   await row.getByTestId('message-move').selectOption('work');
