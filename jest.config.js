@@ -18,6 +18,5 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!kysely/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 60000,
-  maxWorkers: 1,
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
 };

@@ -6,7 +6,8 @@ export const ConfigSchema = z
     sip: z
       .object({
         host: z.string().min(1),
-        port: z.number().int().min(1).max(65535),
+        /** 0 picks a free port (UDP and TCP share it); the log line 'repondeur listening' tells which. */
+        port: z.number().int().min(0).max(65535),
         transports: z.array(z.enum(['udp', 'tcp'])).min(1),
         /** Host advertised in Contact/Via when it differs from the bind address (empty: the bind address). */
         publicHost: z.string(),

@@ -10,6 +10,7 @@ export const ROOT = resolve(__dirname, '..', '..');
 
 export interface ServerProcess {
   readonly sipPort: number;
+  readonly apiPort: number;
   readonly dir: string;
   readonly env: Record<string, string>;
   /** Every JSON log line the server printed so far. */
@@ -21,21 +22,27 @@ export interface ServerProcess {
 
 let nextPortBlock = 0;
 
-/** A SIP port and an RTP range unique within this jest process. */
-export function portBlock(): { sip: number; rtpMin: number; rtpMax: number; api: number } {
-  const n = nextPortBlock++;
-  const base = 15060 + (process.pid % 50) * 40 + n * 2;
-  return { sip: base, rtpMin: 30000 + n * 2000, rtpMax: 30000 + n * 2000 + 1998, api: 18000 + (process.pid % 50) * 40 + n };
+/** Jest worker number (1, 2, …): keeps the port ranges of parallel test files apart. */
+export const WORKER = Math.max(1, Number(process.env.JEST_WORKER_ID ?? '1'));
+
+/**
+ * An RTP range unique to this jest worker and server. SIP and API ports are chosen by the OS (port 0) and read
+ * back from the server's 'repondeur listening' log line.
+ */
+export function rtpBlock(): { rtpMin: number; rtpMax: number } {
+  const n = nextPortBlock++ % 6;
+  const rtpMin = 36000 + ((WORKER - 1) % 4) * 6000 + n * 1000;
+  return { rtpMin, rtpMax: rtpMin + 998 };
 }
 
 export async function startServerProcess(env: Record<string, string> = {}, opts: { dir?: string } = {}): Promise<ServerProcess> {
-  const ports = portBlock();
+  const ports = rtpBlock();
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'repondeur-test-'));
   const fullEnv: Record<string, string> = {
-    REPONDEUR_SIP_PORT: String(ports.sip),
+    REPONDEUR_SIP_PORT: '0',
     REPONDEUR_RTP_PORT_MIN: String(ports.rtpMin),
     REPONDEUR_RTP_PORT_MAX: String(ports.rtpMax),
-    REPONDEUR_API_PORT: String(ports.api),
+    REPONDEUR_API_PORT: '0',
     REPONDEUR_STORAGE_DIR: dir,
     REPONDEUR_DATABASE_URL: `sqlite:${join(dir, 'repondeur.db')}`,
     REPONDEUR_LOG_LEVEL: 'debug',
@@ -95,9 +102,13 @@ export async function startServerProcess(env: Record<string, string> = {}, opts:
       });
     });
 
-  await waitForLog((l) => l.msg === 'repondeur listening', 30000);
+  const listening = await waitForLog((l) => l.msg === 'repondeur listening', 30000);
+  const sipPort = Number(/:(\d+)$/.exec(String(listening.sip))?.[1]);
+  const apiPort = Number(/:(\d+)\/?$/.exec(String(listening.api ?? ''))?.[1] ?? 0);
+  if (!sipPort) throw new Error(`cannot read the SIP port from ${JSON.stringify(listening)}`);
   return {
-    sipPort: ports.sip,
+    sipPort,
+    apiPort,
     dir,
     env: fullEnv,
     logs,

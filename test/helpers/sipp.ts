@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, copyFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './server-process.js';
+import { ROOT, WORKER } from './server-process.js';
 
 export interface SippResult {
   code: number | null;
@@ -39,7 +39,16 @@ export interface SippOptions {
   files?: Record<string, string>;
 }
 
-let nextLocalPort = 25060 + (process.pid % 100) * 20;
+/**
+ * SIPp's own ports, apart per jest worker and below the OS's ephemeral range (32768+), so that no socket the OS
+ * hands out can take them: SIP 6100–10099, media 15200–30190 (SIPp uses a few ports from -mp up).
+ */
+let nextCall = 0;
+function sippPorts(): { sip: number; media: number } {
+  const i = nextCall++;
+  const w = (WORKER - 1) % 3;
+  return { sip: 6100 + w * 1000 + (i % 1000), media: 15200 + w * 5000 + (i % 500) * 10 };
+}
 
 export function scenarioPath(name: string): string {
   return join(ROOT, 'sipp-scenarios', name);
@@ -48,14 +57,15 @@ export function scenarioPath(name: string): string {
 export async function runSipp(o: SippOptions): Promise<SippResult> {
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   for (const [name, src] of Object.entries(o.files ?? {})) copyFileSync(src, join(dir, name));
-  const localPort = o.localPort ?? nextLocalPort++;
+  const auto = sippPorts();
+  const localPort = o.localPort ?? auto.sip;
   const args = [
     o.target,
     '-sf', scenarioPath(o.scenario),
     '-s', o.service ?? '+33912345678',
     '-t', o.transport ?? 'u1',
     '-p', String(localPort),
-    '-mp', String(o.mediaPort ?? 40000 + (localPort % 1000) * 10),
+    '-mp', String(o.mediaPort ?? auto.media),
     '-i', '127.0.0.1',
     '-m', String(o.calls ?? 1),
     '-l', String(o.concurrency ?? 1),

@@ -25,7 +25,7 @@ async function startHarness(): Promise<Harness> {
   return {
     proc,
     store,
-    base: `http://127.0.0.1:${proc.env.REPONDEUR_API_PORT}`,
+    base: `http://127.0.0.1:${proc.apiPort}`,
     close: async () => {
       await store.close();
       await proc.stop();
