@@ -3,7 +3,9 @@
  * `npm run bench`: finds the engine's ceiling on this machine (issue 7).
  *
  *   node bench/run.js [--steps 100,200,400,600,800,1000,1200,1400] [--setup-rates 100,200,300,400,600]
- *                     [--probes 4] [--no-write]
+ *                     [--probes 4] [--no-write] [--no-ceiling] [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+ *
+ * `--steps none` / `--setup-rates none` skip a part; `--node-args` are given to the server's node (profiling).
  *
  * 1. Ceiling: a bare Node dgram echo (bench/lib/dgram-echo.js), packets/s in + out with < 0.1 % loss.
  * 2. Recording steps: for each concurrency N, a fresh server and N complete deposits (load-deposit.xml: greeting,
@@ -36,8 +38,11 @@ function option(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
-const STEPS = option('steps', '100,200,400,600,800,1000,1200,1400').split(',').map(Number);
-const SETUP_RATES = option('setup-rates', '100,200,300,400,600').split(',').map(Number);
+const list = (v) => (v === 'none' ? [] : v.split(',').map(Number));
+const STEPS = list(option('steps', '100,200,400,600,800,1000,1200,1400'));
+const SETUP_RATES = list(option('setup-rates', '100,200,300,400,600'));
+const NODE_ARGS = option('node-args', '').split(' ').filter(Boolean);
+const CEILING = !process.argv.includes('--no-ceiling');
 const PROBE_LANES = Number(option('probes', '4'));
 const WRITE = !process.argv.includes('--no-write');
 
@@ -62,14 +67,17 @@ function machine() {
 
 /** Dial-in probe calls, `lanes` at a time, until `until()` says stop. */
 async function probeLanes(lanes, until) {
-  const latencies = [];
+  /** Per key kind: '#' after the line number, '#' after the PIN (includes the scrypt verification), menu key '1'. */
+  const latencies = { afterLine: [], afterPin: [], afterMenuKey: [] };
   let failures = 0;
   const lane = async () => {
     while (!until()) {
       try {
         const r = await new DialInProbe({ target: { host: '127.0.0.1', port: SIP_PORT }, dialIn: '0033979947994', line: '0912340000', pin: '1234' }).run();
-        for (const v of [r.afterLine, r.afterPin, r.afterMenuKey]) if (v === null) failures++;
-        else latencies.push(v);
+        for (const kind of Object.keys(latencies)) {
+          if (r[kind] === null) failures++;
+          else latencies[kind].push(r[kind]);
+        }
       } catch {
         failures++;
         await sleep(500);
@@ -83,7 +91,7 @@ async function probeLanes(lanes, until) {
 async function recordingStep(n, frames) {
   const procs = Math.ceil(n / PER_SIPP);
   const lines = Array.from({ length: procs }, (_, i) => `+339123450${String(i + 10).padStart(2, '0')}`);
-  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines, probeLine: PROBE_LINE });
+  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS });
   try {
     const base = procSample(server.pid);
     const m0 = await server.metrics();
@@ -150,9 +158,15 @@ async function recordingStep(n, frames) {
       recvPps: Math.round(calls * PPS_PER_CALL),
       sendP50: pacing.p50Ms,
       sendP99: pacing.p99Ms,
-      dtmfP50: quantile(probe.latencies, 0.5),
-      dtmfP99: quantile(probe.latencies, 0.99),
-      dtmfSamples: probe.latencies.length,
+      // The target (DTMF → prompt p99 < 100 ms) is judged on the menu key; the '#' after the PIN includes the
+      // deliberate scrypt cost of the PIN check and is reported apart.
+      dtmfP50: quantile(probe.latencies.afterMenuKey, 0.5),
+      dtmfP99: quantile(probe.latencies.afterMenuKey, 0.99),
+      dtmfSamples: probe.latencies.afterMenuKey.length,
+      dtmfLineP50: quantile(probe.latencies.afterLine, 0.5),
+      dtmfLineP99: quantile(probe.latencies.afterLine, 0.99),
+      dtmfPinP50: quantile(probe.latencies.afterPin, 0.5),
+      dtmfPinP99: quantile(probe.latencies.afterPin, 0.99),
       probeFailures: probe.failures,
       cpuMsPerCall: ((end.cpuSeconds - base.cpuSeconds) * 1000) / calls,
       peakCpuPct: peakCpu * 100,
@@ -171,7 +185,7 @@ async function recordingStep(n, frames) {
 }
 
 async function setupStep(rate) {
-  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines: [], probeLine: PROBE_LINE });
+  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines: [], probeLine: PROBE_LINE, nodeArgs: NODE_ARGS });
   try {
     const calls = rate * 10;
     const base = procSample(server.pid);
@@ -202,13 +216,14 @@ function report(m, echo, steps, lastGood, setups) {
   const out = [];
   out.push(`Run: ${new Date().toISOString()} · ${m.cpu} · ${m.memory} · ${m.os} · Node ${m.node} · ${m.sipp} · net.core.rmem_max ${m.rmemMax} · load average at start ${m.load}`);
   out.push('');
-  out.push(`Ceiling (bare Node dgram echo, one process, 172-byte datagrams, < 0.1 % loss): **${f0(echo.best?.inOutPps ?? 0)} packets/s in + out** (highest rate tried: ${echo.runs.at(-1)?.pps} pps each way, loss ${f1(100 * (echo.runs.at(-1)?.loss ?? 0))} %).`);
+  if (echo.best) out.push(`Ceiling (bare Node dgram echo, one process, 172-byte datagrams, < 0.1 % loss): **${f0(echo.best.inOutPps)} packets/s in + out** (highest rate tried: ${echo.runs.at(-1)?.pps} pps each way, loss ${f1(100 * (echo.runs.at(-1)?.loss ?? 0))} %).`);
+  else out.push('Ceiling not measured in this run (--no-ceiling).');
   out.push('');
-  out.push('| concurrent deposits | failed calls | missing frames | incomplete WAVs | RTP in (pps) | prompt send lateness p50 / p99 (ms) | DTMF→prompt p50 / p99 (ms, n) | server CPU ms / call | peak CPU % | RSS / call (KiB) | peak RSS (MiB) | event-loop p99 (ms) |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push('| concurrent deposits | failed calls | missing frames | incomplete WAVs | RTP in (pps) | prompt send lateness p50 / p99 (ms) | menu key → prompt p50 / p99 (ms, n) | line # → prompt p50 / p99 (ms) | PIN # → prompt p50 / p99 (ms, incl. scrypt) | server CPU ms / call | peak CPU % | RSS / call (KiB) | peak RSS (MiB) | event-loop p99 (ms) |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of steps) {
     out.push(
-      `| ${s.concurrent} (${s.calls} calls, ${f0(s.setupPerS)}/s) | ${s.failed} | ${s.missingPct.toFixed(3)} % | ${s.incomplete} | ${s.recvPps} | ${s.sendP50} / ${Number.isFinite(s.sendP99) ? s.sendP99 : "≥ 50"} | ${f0(s.dtmfP50)} / ${f0(s.dtmfP99)} (${s.dtmfSamples}${s.probeFailures ? `, ${s.probeFailures} lost` : ''}) | ${f0(s.cpuMsPerCall)} | ${f0(s.peakCpuPct)} | ${f0(s.rssPerCallKb)} | ${f0(s.peakRssMb)} | ${f1(s.loopP99)} |`,
+      `| ${s.concurrent} (${s.calls} calls, ${f0(s.setupPerS)}/s) | ${s.failed} | ${s.missingPct.toFixed(3)} % | ${s.incomplete} | ${s.recvPps} | ${s.sendP50} / ${Number.isFinite(s.sendP99) ? s.sendP99 : "≥ 50"} | ${f0(s.dtmfP50)} / ${f0(s.dtmfP99)} (${s.dtmfSamples}${s.probeFailures ? `, ${s.probeFailures} lost` : ''}) | ${f0(s.dtmfLineP50)} / ${f0(s.dtmfLineP99)} | ${f0(s.dtmfPinP50)} / ${f0(s.dtmfPinP99)} | ${f0(s.cpuMsPerCall)} | ${f0(s.peakCpuPct)} | ${f0(s.rssPerCallKb)} | ${f0(s.peakRssMb)} | ${f1(s.loopP99)} |`,
     );
   }
   out.push('');
@@ -230,7 +245,7 @@ async function main() {
   for (const need of [join(ROOT, 'dist', 'server.js'), PCAP]) if (!existsSync(need)) throw new Error(`missing ${need} (npm run build; apt-get install sip-tester)`);
   const m = machine();
   console.log('machine', m);
-  const echo = await echoCeiling([10000, 20000, 40000, 60000, 80000, 100000, 120000]);
+  const echo = CEILING ? await echoCeiling([10000, 20000, 40000, 60000, 80000, 100000, 120000]) : { best: null, runs: [] };
   console.log('echo ceiling', echo.best);
   const frames = expectedFrames(PCAP, 3);
   const steps = [];

@@ -10,8 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { decodeWav, parseDtmfInfoBody, RtpRecorder, type RtpSession } from '../media/index.js';
 import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
 
-/** How often a recording checks its end conditions (max length, silence). */
-const RECORD_POLL_MS = 100;
+/** A recording stops this long after its maximum length by the wall clock even when the audio is behind (caller stopped sending). */
+const RECORD_BACKSTOP_MS = 2000;
 
 /** Applies negotiated SDP parameters to the RTP session. */
 export function configureSession(session: RtpSession, media: NegotiatedMedia): void {
@@ -128,29 +128,47 @@ export class SipCall implements Call {
   async record(opts: RecordOptions): Promise<RecordResult> {
     const recorder = await RtpRecorder.create({ path: opts.spoolPath });
     this.#session.attachRecorder(recorder);
-    const started = Date.now();
+    // No polling: a digit or the hang-up wakes the wait at once; otherwise it sleeps until the earliest instant an
+    // end condition could become true (the recorded audio reaching the maximum length, the silence timeout since
+    // the last voice, or the wall-clock backstop for a caller who stopped sending) and re-checks then.
+    const hardStopAt = Date.now() + opts.maxDurationMs + RECORD_BACKSTOP_MS;
     let end: RecordResult['end'] | undefined;
     let digit: string | undefined;
     try {
       while (!end) {
-        if (this.#ended) end = 'hangup';
-        else {
-          const stopAt = this.#digits.findIndex((d) => opts.stopDigits.includes(d));
-          if (stopAt >= 0) {
-            digit = this.#digits[stopAt];
-            this.#digits.splice(0, stopAt + 1);
-            end = 'dtmf';
-          } else if (recorder.durationMs >= opts.maxDurationMs || Date.now() - started >= opts.maxDurationMs + 2000) end = 'max-length';
-          else if (opts.silenceTimeoutMs > 0 && recorder.msSinceVoice >= opts.silenceTimeoutMs) end = 'silence';
-          else await this.#waitForDigit(RECORD_POLL_MS);
+        if (this.#ended) {
+          end = 'hangup';
+          break;
         }
+        const stopAt = this.#digits.findIndex((d) => opts.stopDigits.includes(d));
+        if (stopAt >= 0) {
+          digit = this.#digits[stopAt];
+          this.#digits.splice(0, stopAt + 1);
+          end = 'dtmf';
+          break;
+        }
+        // Audio arrives at most about as fast as real time, so the audio still missing is also the earliest wait.
+        let waitMs = Math.min(opts.maxDurationMs - recorder.durationMs, hardStopAt - Date.now());
+        if (waitMs <= 0) {
+          end = 'max-length';
+          break;
+        }
+        if (opts.silenceTimeoutMs > 0) {
+          const quietLeftMs = opts.silenceTimeoutMs - recorder.msSinceVoice;
+          if (quietLeftMs <= 0) {
+            end = 'silence';
+            break;
+          }
+          waitMs = Math.min(waitMs, quietLeftMs);
+        }
+        await this.#waitForDigit(Math.max(1, Math.ceil(waitMs)));
       }
     } finally {
       this.#session.attachRecorder(null);
     }
     const result = await recorder.finish();
     let samples = decodeWav(await readFile(result.path)).samples;
-    // The maximum length is a hard limit on what is kept, whatever arrived in the last polling interval.
+    // The maximum length is a hard limit on what is kept, whatever arrived in a burst before the last check.
     const maxSamples = Math.floor((opts.maxDurationMs * 8000) / 1000);
     if (samples.length > maxSamples) samples = samples.subarray(0, maxSamples);
     this.logger.info({ end, digit, durationMs: (samples.length * 1000) / 8000 }, 'recording ended');

@@ -111,10 +111,24 @@ export class RtpRecorder implements RtpAudioSink {
 
   /** Validates `options`, creates the spool file and returns a recorder ready for packets. */
   static async create(options: RtpRecorderOptions, now: () => number = () => performance.now()): Promise<RtpRecorder> {
+    const recorder = RtpRecorder.start(options, now);
+    await recorder.ready;
+    return recorder;
+  }
+
+  /**
+   * Validates `options` (throws a RangeError) and returns a recorder that takes packets at once while its spool
+   * file is created in the background; `ready` (and `finish()`) report a failure to create it.
+   */
+  static start(options: RtpRecorderOptions, now: () => number = () => performance.now()): RtpRecorder {
     const parsed = RtpRecorderOptionsSchema.safeParse(options);
     if (!parsed.success) throw new RangeError(`RtpRecorder options: ${z.prettifyError(parsed.error)}`);
-    const spool = await WavSpoolWriter.create(parsed.data.path, SAMPLE_RATE, parsed.data.fsync);
-    return new RtpRecorder(parsed.data, spool, now);
+    return new RtpRecorder(parsed.data, WavSpoolWriter.start(parsed.data.path, SAMPLE_RATE, parsed.data.fsync), now);
+  }
+
+  /** Settles when the spool file exists with its header; rejects with the error that prevented it. */
+  get ready(): Promise<void> {
+    return this.#spool.ready;
   }
 
   /** Samples recorded so far (including silence fill), not counting packets still in the jitter window. */

@@ -5,32 +5,51 @@ import { WAV_HEADER_BYTES, WAV_RIFF_SIZE_OFFSET, WavFormatError, wavHeader } fro
  * A 16-bit mono WAV written incrementally: the header goes first with zero sizes, sample batches are
  * appended with queued asynchronous positional writes, and `close()` patches the RIFF and data sizes.
  * A file left behind by a crash is a valid WAV up to its sizes, which {@link recoverSpooledWav} repairs.
+ *
+ * {@link WavSpoolWriter.start} returns at once and opens the file in the background (batches appended
+ * meanwhile wait in the queue), so a recording can take packets from its first instant even when the
+ * file system is slow; {@link WavSpoolWriter.create} waits for the open.
  */
 export class WavSpoolWriter {
   readonly path: string;
-  readonly #fh: FileHandle;
+  /** Settles when the file is open and its provisional header written; rejects with the open/write error. */
+  readonly ready: Promise<void>;
   readonly #fsync: boolean;
+  #fh: FileHandle | null = null;
   #position = WAV_HEADER_BYTES;
-  #chain: Promise<void> = Promise.resolve();
+  #chain: Promise<void>;
   #error: Error | null = null;
   #closed: Promise<number> | null = null;
 
-  private constructor(path: string, fh: FileHandle, fsync: boolean) {
+  private constructor(path: string, sampleRate: number, fsync: boolean) {
     this.path = path;
-    this.#fh = fh;
     this.#fsync = fsync;
+    this.ready = this.#open(sampleRate);
+    // Appends queue behind the open; its failure is reported by `ready` and by close().
+    this.#chain = this.ready.catch((err: unknown) => void (this.#error = err as Error));
   }
 
-  /** Creates (or truncates) `path` and writes the provisional header. */
+  /** Starts creating (or truncating) `path` with the provisional header; appends may be queued at once. */
+  static start(path: string, sampleRate = 8000, fsync = true): WavSpoolWriter {
+    return new WavSpoolWriter(path, sampleRate, fsync);
+  }
+
+  /** Creates (or truncates) `path` and writes the provisional header; rejects when that fails. */
   static async create(path: string, sampleRate = 8000, fsync = true): Promise<WavSpoolWriter> {
-    const fh = await open(path, 'w');
+    const writer = new WavSpoolWriter(path, sampleRate, fsync);
+    await writer.ready;
+    return writer;
+  }
+
+  async #open(sampleRate: number): Promise<void> {
+    const fh = await open(this.path, 'w');
     try {
       await fh.write(wavHeader(0, sampleRate), 0, WAV_HEADER_BYTES, 0);
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw err;
     }
-    return new WavSpoolWriter(path, fh, fsync);
+    this.#fh = fh;
   }
 
   /** Bytes of samples queued so far (written or about to be). */
@@ -47,7 +66,7 @@ export class WavSpoolWriter {
     this.#chain = this.#chain.then(async () => {
       if (this.#error) return;
       try {
-        await this.#fh.write(chunk, 0, chunk.length, at);
+        await this.#fh!.write(chunk, 0, chunk.length, at);
       } catch (err) {
         this.#error = err as Error;
       }
@@ -61,14 +80,16 @@ export class WavSpoolWriter {
   }
 
   async #close(): Promise<number> {
+    await this.#chain;
+    const fh = this.#fh;
+    if (fh === null) throw this.#error ?? new Error(`WavSpoolWriter: ${this.path} was never opened`);
     try {
-      await this.#chain;
       if (this.#error) throw this.#error;
-      await patchSizes(this.#fh, this.dataBytes, WAV_HEADER_BYTES - 8);
-      if (this.#fsync) await this.#fh.datasync();
+      await patchSizes(fh, this.dataBytes, WAV_HEADER_BYTES - 8);
+      if (this.#fsync) await fh.datasync();
       return this.dataBytes;
     } finally {
-      await this.#fh.close().catch(() => undefined);
+      await fh.close().catch(() => undefined);
     }
   }
 }

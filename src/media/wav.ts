@@ -1,3 +1,4 @@
+import { endianness } from 'node:os';
 import { decodeTableFor } from './g711.js';
 
 /**
@@ -17,6 +18,8 @@ export const WAV_RIFF_SIZE_OFFSET = 4;
 export const WAV_DATA_SIZE_OFFSET = 40;
 
 const FORMAT_PCM = 0x0001;
+/** 16-bit samples in memory have the WAV byte order: whole blocks are copied instead of converted one by one. */
+const LITTLE_ENDIAN = endianness() === 'LE';
 const FORMAT_IEEE_FLOAT = 0x0003;
 const FORMAT_ALAW = 0x0006;
 const FORMAT_MULAW = 0x0007;
@@ -57,7 +60,8 @@ export function encodeWav(pcm: Int16Array, rate = 8000): Buffer {
   if (!Number.isInteger(rate) || rate <= 0) throw new RangeError(`encodeWav: invalid sample rate ${rate}`);
   const out = Buffer.allocUnsafe(WAV_HEADER_BYTES + pcm.length * 2);
   wavHeader(pcm.length * 2, rate).copy(out, 0);
-  for (let i = 0; i < pcm.length; i++) out.writeInt16LE(pcm[i]!, WAV_HEADER_BYTES + i * 2);
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.length * 2), WAV_HEADER_BYTES);
+  else for (let i = 0; i < pcm.length; i++) out.writeInt16LE(pcm[i]!, WAV_HEADER_BYTES + i * 2);
   return out;
 }
 
@@ -144,6 +148,12 @@ export function decodeWav(buf: Buffer | Uint8Array): DecodedWav {
   if (bytesPerSample < 1) throw new WavFormatError(`invalid bits per sample ${fmt.bits}`);
   const frameBytes = bytesPerSample * fmt.channels;
   const frames = Math.floor(data.length / frameBytes);
+  if (LITTLE_ENDIAN && fmt.format === FORMAT_PCM && fmt.bits === 16 && fmt.channels === 1) {
+    // The common case (our own recordings and prompts): one block copy, nothing to mix or convert.
+    const samples = new Int16Array(frames);
+    new Uint8Array(samples.buffer).set(data.subarray(0, frames * 2));
+    return { sampleRate: fmt.sampleRate, channels: 1, samples };
+  }
   const read = sampleReader(fmt, data);
   const samples = new Int16Array(frames);
   const ch = fmt.channels;

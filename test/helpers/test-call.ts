@@ -13,9 +13,10 @@ import {
   type G711Codec,
   type OutgoingRtpPacket,
   type RtpPeer,
+  type ReceivedRtpPacket,
   type SdpMedia,
 } from './rtp-peer.js';
-import type { ReceivedRtpPacket } from './rtp-peer.js';
+// test-ua.ts imports this module too: the helpers below are only called inside methods, after both have loaded.
 import { newBranch, uriOf, type SipMessage, type TestUa } from './test-ua.js';
 
 export interface SendAudioOptions {

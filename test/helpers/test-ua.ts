@@ -2,24 +2,15 @@
  * A test SIP user agent (UAC over UDP) with an RTP endpoint, for integration tests of the voicemail server.
  * It is built from the RFC text alone — messages are written and read as text here, media in rtp-peer.ts —
  * and imports nothing from `src/sip` or `src/media`, so that a bug in our stack cannot cancel itself out.
+ * One established call (dialog and RTP) is a {@link TestCall}, in test-call.ts.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes, randomInt } from 'node:crypto';
 import { isIP } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import {
-  buildSdp,
-  layoutAudio,
-  parseDtmfPayload,
-  parseSdp,
-  RtpPeer,
-  RtpStreamSender,
-  type CodecOffer,
-  type G711Codec,
-  type OutgoingRtpPacket,
-  type ReceivedRtpPacket,
-  type SdpMedia,
-} from './rtp-peer.js';
+import { buildSdp, RtpPeer, type CodecOffer } from './rtp-peer.js';
+import { TestCall } from './test-call.js';
+
+export { TestCall, type CallInit, type ReceivedDtmf, type SendAudioOptions } from './test-call.js';
 
 /** RFC 3261 §17.1.1.1: "T1 ... 500 ms default"; T2 "4 s". */
 export const T1_MS = 500;

@@ -46,6 +46,10 @@ describe('SIPp scenarios against repondeur serve', () => {
     ['malformed-header.xml', 't1'],
     ['unknown-dialog-bye.xml', 'u1'],
     ['unknown-dialog-info.xml', 'u1'],
+    ['cancel-unknown.xml', 'u1'],
+    ['reinvite-hold.xml', 'u1'],
+    ['reinvite-hold.xml', 't1'],
+    ['reinvite-glare.xml', 'u1'],
   ] as const)('%s over %s gets exactly the expected responses', async (scenario, transport) => {
     const r = await sipp({ scenario, transport });
     if (r.code !== 0) throw new Error(describeSipp(r));
