@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AUDIO_FORMATS, AudioFormatSchema, FolderSchema, NotFoundError, type Message } from '../../store/index.js';
 import { downloadHeaders, transcodeStoredWav } from '../audio.js';
 import { requireLineAccess } from '../auth.js';
-import { messageView, parsed, type ApiContext } from '../context.js';
+import { iso, messageView, parsed, type ApiContext } from '../context.js';
 import { MessageIdSchema } from '../validation.js';
 
 /** Messages ("directories" in the operator's API): list, read, move between folders, download, delete. */
@@ -55,6 +55,29 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: ApiContext): vo
     async (request) => {
       const { line, id } = parsed(MessageParams, request.params);
       return messageView(await messageOf(line, id));
+    },
+  );
+
+  app.get(
+    '/lines/:line/voicemail/directories/:id/notifications',
+    {
+      schema: { params: MessageParams },
+      preHandler: requireLineAccess,
+      config: doc("The message's e-mail notifications: recipient, status (pending, sent, failed), attempts, last error", 'The notifications'),
+    },
+    async (request) => {
+      const { line, id } = parsed(MessageParams, request.params);
+      await messageOf(line, id);
+      return (await store.outbox.listForMessage(id)).map((j) => ({
+        recipient: j.recipient,
+        type: j.type,
+        format: j.format,
+        status: j.status,
+        attempts: j.attempts,
+        lastError: j.lastError,
+        nextAttemptDatetime: j.status === 'pending' ? iso(j.nextAttemptAt) : null,
+        sentDatetime: j.sentAt === null ? null : iso(j.sentAt),
+      }));
     },
   );
 
