@@ -134,7 +134,10 @@ describe('what the caller hears (TestUa, audio matched against the prompt files)
       await call!.waitForAudioSilence({ silenceMs: 700, timeoutMs: 15_000 });
       await call!.sendDtmf4733('0912345678#', { pt: 101 });
       await call!.waitForAudioSilence({ silenceMs: 700, timeoutMs: 15_000 });
+      const before = call!.packets.length;
       await call!.sendDtmf4733('1234#', { pt: 101 });
+      // The PIN check (scrypt) may take a while on a busy machine: wait for the announcement to start, then to end.
+      await call!.waitUntil(() => call!.packets.length > before + 25, { timeoutMs: 30_000, what: 'the announcement after the PIN' });
       await call!.waitForAudioSilence({ silenceMs: 1500, timeoutMs: 30_000 });
       await call!.sendDtmf4733('#', { pt: 101 });
       await call!.waitForBye(15_000);
