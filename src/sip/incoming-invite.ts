@@ -9,6 +9,7 @@ import { createResponse } from './response.js';
 import { UasDialogState, newTag } from './dialog.js';
 import { SipDialog, type DialogHost, type InviteResponder } from './sip-dialog.js';
 import { answerOffer, createOffer, type LocalMedia, type NegotiatedMedia } from './sdp.js';
+import { sdpOf } from './body.js';
 
 export class InviteStateError extends Error {
   override name = 'InviteStateError';
@@ -43,7 +44,11 @@ export class IncomingInvite extends EventEmitter {
 
   /** The SDP offer of the INVITE, if it had one. */
   get offer(): string | undefined {
-    return this.request.body.length > 0 ? this.request.body.toString('utf8') : undefined;
+    try {
+      return sdpOf(this.request);
+    } catch {
+      return undefined; // the user agent already answered 400 to a broken multipart body
+    }
   }
 
   get cancelled(): boolean {

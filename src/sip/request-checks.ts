@@ -13,8 +13,9 @@ export interface RequestProblem {
 const SUPPORTED_EXTENSIONS = new Set<string>([]);
 
 const BODY_TYPES: Record<string, string[]> = {
-  INVITE: ['application/sdp'],
-  ACK: ['application/sdp'],
+  // RFC 5621: SDP may come inside a multipart body (e.g. with ISUP from SIP-I trunks); sdpOf() finds it.
+  INVITE: ['application/sdp', 'multipart/mixed', 'multipart/alternative'],
+  ACK: ['application/sdp', 'multipart/mixed', 'multipart/alternative'],
   INFO: ['application/dtmf-relay', 'application/dtmf'],
 };
 

@@ -14,6 +14,7 @@ import { createResponse } from './response.js';
 import type { UasDialogState } from './dialog.js';
 import type { TimerValues } from './transactions/timers.js';
 import { answerOffer, createOffer, readAnswer, SdpNegotiationError, type LocalMedia, type NegotiatedMedia } from './sdp.js';
+import { sdpOf } from './body.js';
 
 export type DialogEndReason = 'remote-bye' | 'local-bye' | 'ack-timeout' | 'bad-answer' | 'shutdown';
 
@@ -125,8 +126,9 @@ export class SipDialog extends EventEmitter {
     if (pending.offeredInResponse) {
       // §13.2.1 / RFC 3264: with an offer in our 2xx, "the answer MUST be in the ACK".
       try {
-        if (ack.body.length === 0) throw new SdpNegotiationError('ACK carries no SDP answer to our offer', 304);
-        this.#media = readAnswer(ack.body.toString('utf8'));
+        const answer = sdpOf(ack);
+        if (answer === undefined) throw new SdpNegotiationError('ACK carries no SDP answer to our offer', 304);
+        this.#media = readAnswer(answer);
         this.emit('reoffer', this.#media);
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, 'unusable answer in ACK: ending the session');
@@ -154,9 +156,16 @@ export class SipDialog extends EventEmitter {
     this.#local = { ...this.#local, sessionVersion: this.#local.sessionVersion + 1 };
     let body: string;
     let offeredInResponse = false;
-    if (req.body.length > 0) {
+    let offer: string | undefined;
+    try {
+      offer = sdpOf(req);
+    } catch (err) {
+      tx.respond(createResponse(req, 400, `Bad Request (${(err as Error).message})`.slice(0, 120)));
+      return;
+    }
+    if (offer !== undefined) {
       try {
-        const { answer, media } = answerOffer(req.body.toString('utf8'), this.#local);
+        const { answer, media } = answerOffer(offer, this.#local);
         body = answer;
         this.#media = media;
         this.emit('reoffer', media);

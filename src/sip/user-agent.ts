@@ -15,6 +15,7 @@ import { dialogKey, newTag, type UasDialogState } from './dialog.js';
 import { SipDialog, type DialogHost } from './sip-dialog.js';
 import { IncomingInvite } from './incoming-invite.js';
 import { answerOffer, SdpNegotiationError } from './sdp.js';
+import { sdpOf } from './body.js';
 import { resolveTimers, type TimerValues } from './transactions/timers.js';
 import { TransactionLayer } from './transactions/transaction-layer.js';
 import type { InviteServerTransaction } from './transactions/invite-server.js';
@@ -185,10 +186,16 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
   }
 
   #receiveInvite(req: SipRequest, source: Peer, seq: number, tx: InviteServerTransaction, respond: (s: number, r?: string, h?: Record<string, string>) => void): void {
-    if (req.body.length > 0) {
+    let offer: string | undefined;
+    try {
+      offer = sdpOf(req);
+    } catch (err) {
+      return respond(400, `Bad Request (${(err as Error).message})`.slice(0, 120));
+    }
+    if (offer !== undefined) {
       // Check the offer before the application spends an RTP port on it (§13.3.1.3 / RFC 3264 §6: 488).
       try {
-        answerOffer(req.body.toString('utf8'), { address: '0.0.0.0', port: 9, sessionId: '0', sessionVersion: 0 });
+        answerOffer(offer, { address: '0.0.0.0', port: 9, sessionId: '0', sessionVersion: 0 });
       } catch (err) {
         const e = err as SdpNegotiationError;
         return respond(488, 'Not Acceptable Here', { Warning: `${e.warnCode ?? 399} repondeur "${e.message}"`, Accept: 'application/sdp' });

@@ -93,6 +93,32 @@ Content-Length: 0
     ]);
   });
 
+  test('an INVITE whose SDP comes in a multipart body with ISUP (SIP-I trunks, RFC 5621) is answered with SDP', async () => {
+    const callId = `raw-multipart-${Date.now()}`;
+    const mine = (m: string): boolean => m.includes(`Call-ID: ${callId}`);
+    const body = `--b1\r\nContent-Type: application/sdp\r\n\r\n${sdp.replace(/\n/g, '\r\n')}\r\n--b1\r\nContent-Type: application/ISUP;version=itu-t92+\r\nContent-Disposition: signal;handling=optional\r\n\r\n\x01\x00\x49\x00\r\n--b1--\r\n`;
+    const head = invite(callId, 'z9hG4bK-raw-mp').split('\n\n')[0]!
+      .replace('Content-Type: application/sdp', 'Content-Type: multipart/mixed;boundary=b1')
+      .replace(/Content-Length: \d+/, `Content-Length: ${Buffer.byteLength(body)}`);
+    sock.send(Buffer.concat([Buffer.from(head.replace(/\n/g, '\r\n') + '\r\n\r\n'), Buffer.from(body)]), server.sipPort, '127.0.0.1');
+    const [ok] = await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200'), 1, 8000);
+    expect(ok).toMatch(/m=audio \d+ RTP\/AVP 0/);
+    const toTag = /To: [^\r\n]*;tag=([^\s;\r\n]+)/.exec(ok!)![1];
+    for (const [method, cseq, branch] of [['ACK', 1, 'z9hG4bK-raw-mp-ack'], ['BYE', 2, 'z9hG4bK-raw-mp-bye']] as const) {
+      send(`${method} sip:repondeur@127.0.0.1:${server.sipPort} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${port()};branch=${branch}
+From: <sip:0611223344@127.0.0.1>;tag=raw1
+To: <sip:+33912345678@127.0.0.1>;tag=${toTag}
+Call-ID: ${callId}
+CSeq: ${cseq} ${method}
+Max-Forwards: 70
+Content-Length: 0
+
+`);
+    }
+    await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200') && /CSeq: 2 BYE/.test(m));
+  });
+
   test.each([
     ['a CSeq without a number', (c: string) => invite(c, 'z9hG4bK-bad-1').replace('CSeq: 1 INVITE', 'CSeq: abc INVITE'), /CSeq/i],
     ['a CSeq method that differs from the request method', (c: string) => invite(c, 'z9hG4bK-bad-2').replace('CSeq: 1 INVITE', 'CSeq: 1 OPTIONS'), /CSeq|method/i],
