@@ -12,6 +12,7 @@ import { PortsExhaustedError, RtpSession, type RtpPortAllocator } from '../media
 import type { PromptCatalog } from './prompts/catalog.js';
 import { isBusyReason, resolveCallTarget, type TargetLookup } from './call-target.js';
 import { toE164 } from './numbers.js';
+import { advertisedAddress } from '../net-address.js';
 import { configureSession, SipCall } from './sip-call.js';
 import { runDepositFlow } from './deposit/deposit-flow.js';
 import { runDialInFlow } from './dialin/dialin-flow.js';
@@ -50,10 +51,13 @@ export function callerIdentity(invite: IncomingInvite, countryCode: string): { n
 export class CallRouter {
   readonly #deps: CallRouterDeps;
   readonly #lookup: TargetLookup;
+  /** The address put in our SDP (c=). */
+  readonly #mediaAddress: string;
   #active = 0;
 
   constructor(deps: CallRouterDeps) {
     this.#deps = deps;
+    this.#mediaAddress = advertisedAddress(deps.config.rtp.host, deps.config.rtp.publicHost);
     const cc = deps.config.voicemail.countryCode;
     this.#lookup = {
       countryCode: cc,
@@ -120,7 +124,7 @@ export class CallRouter {
       if (invite.cancelled) return;
       let dialog;
       try {
-        dialog = invite.accept({ address: config.rtp.publicHost || config.rtp.host, port: session.port, sessionId: String(Date.now()), sessionVersion: 1 });
+        dialog = invite.accept({ address: this.#mediaAddress, port: session.port, sessionId: String(Date.now()), sessionVersion: 1 });
       } catch (err) {
         if (err instanceof SdpNegotiationError) {
           invite.reject(488, 'Not Acceptable Here', { Warning: `${err.warnCode} repondeur "${err.message}"` });

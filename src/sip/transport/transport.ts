@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { advertisedAddress } from '../../net-address.js';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import os from 'node:os';
 import type { Logger } from '../../log.js';
 import { formatHost, formatVia, parseVia, printable } from '../headers.js';
 import { REASON_PHRASES, serialize, type Peer, type SipMessage, type SipRequest, type SipResponse, type TransportName } from '../message.js';
@@ -294,12 +294,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
   #advertisedHost(): string {
     if (this.#opts.advertisedHost) return this.#opts.advertisedHost;
-    const host = this.localAddress;
-    if (host !== '0.0.0.0' && host !== '::') return host;
-    for (const addrs of Object.values(os.networkInterfaces())) {
-      for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-    }
-    return '127.0.0.1';
+    return advertisedAddress(this.localAddress);
   }
 }
 
