@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { WAV_HEADER_BYTES, WAV_RIFF_SIZE_OFFSET, WavFormatError, wavHeader } from './wav.js';
+import { WAV_HEADER_BYTES, WAV_RIFF_SIZE_OFFSET, WavFormatError, isRiffWave, riffChunks, wavHeader } from './wav.js';
 
 /**
  * A 16-bit mono WAV written incrementally: the header goes first with zero sizes, sample batches are
@@ -121,21 +121,15 @@ export async function recoverSpooledWav(path: string): Promise<RecoveredWav> {
     const { size } = await fh.stat();
     const head = Buffer.alloc(Math.min(size, 4096));
     await fh.read(head, 0, head.length, 0);
-    if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE') {
-      throw new WavFormatError(`${path}: not a RIFF/WAVE spool file`);
-    }
-    let off = 12;
+    if (!isRiffWave(head)) throw new WavFormatError(`${path}: not a RIFF/WAVE spool file`);
     let blockAlign = 2;
     let sampleRate = 8000;
-    while (off + 8 <= head.length) {
-      const id = head.toString('latin1', off, off + 4);
-      const chunkSize = head.readUInt32LE(off + 4);
+    for (const { id, headerOffset: off, bodyOffset: dataAt, size: chunkSize } of riffChunks(head)) {
       if (id === 'fmt ' && off + 24 <= head.length) {
         sampleRate = head.readUInt32LE(off + 12) || sampleRate;
         blockAlign = head.readUInt16LE(off + 20) || blockAlign;
       }
       if (id === 'data') {
-        const dataAt = off + 8;
         const onDisk = Math.max(0, size - dataAt);
         const dataBytes = onDisk - (onDisk % blockAlign);
         if (dataBytes !== onDisk) await fh.truncate(dataAt + dataBytes);
@@ -144,7 +138,6 @@ export async function recoverSpooledWav(path: string): Promise<RecoveredWav> {
         const samples = dataBytes / blockAlign;
         return { path, samples, durationMs: (samples * 1000) / sampleRate, repaired };
       }
-      off += 8 + chunkSize + (chunkSize & 1);
     }
     throw new WavFormatError(`${path}: no data chunk in the first ${head.length} bytes`);
   } finally {

@@ -2,7 +2,8 @@ import { endianness } from 'node:os';
 import { decodeTableFor } from './g711.js';
 
 /**
- * RIFF/WAVE reading and writing for prompts and recordings.
+ * RIFF/WAVE reading and writing for prompts and recordings, and the chunk walker ({@link riffChunks},
+ * {@link readFmtChunk}) and PCM16 writer ({@link writePcm16Wav}) the other WAV readers and writers build on.
  *
  * Canonical header written by {@link encodeWav} (44 bytes, little-endian):
  * ```
@@ -17,13 +18,15 @@ export const WAV_HEADER_BYTES = 44;
 export const WAV_RIFF_SIZE_OFFSET = 4;
 export const WAV_DATA_SIZE_OFFSET = 40;
 
-const FORMAT_PCM = 0x0001;
+/** The format tags of the "fmt " chunk this code knows (WAVE_FORMAT_EXTENSIBLE carries the real one in its SubFormat). */
+export const WAVE_FORMAT_PCM = 0x0001;
+export const WAVE_FORMAT_IEEE_FLOAT = 0x0003;
+export const WAVE_FORMAT_ALAW = 0x0006;
+export const WAVE_FORMAT_MULAW = 0x0007;
+export const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+
 /** 16-bit samples in memory have the WAV byte order: whole blocks are copied instead of converted one by one. */
 const LITTLE_ENDIAN = endianness() === 'LE';
-const FORMAT_IEEE_FLOAT = 0x0003;
-const FORMAT_ALAW = 0x0006;
-const FORMAT_MULAW = 0x0007;
-const FORMAT_EXTENSIBLE = 0xfffe;
 
 export class WavFormatError extends Error {
   override readonly name = 'WavFormatError';
@@ -36,33 +39,130 @@ export interface DecodedWav {
   samples: Int16Array;
 }
 
-/** The 44-byte header of a 16-bit mono PCM WAV holding `dataBytes` bytes of samples. */
-export function wavHeader(dataBytes: number, sampleRate = 8000): Buffer {
+/** The 44-byte header of a 16-bit PCM WAV (mono unless told) holding `dataBytes` bytes of samples. */
+export function wavHeader(dataBytes: number, sampleRate = 8000, channels = 1): Buffer {
   const h = Buffer.alloc(WAV_HEADER_BYTES);
   h.write('RIFF', 0, 'latin1');
   h.writeUInt32LE(Math.min(0xffffffff, 36 + dataBytes), WAV_RIFF_SIZE_OFFSET);
   h.write('WAVE', 8, 'latin1');
   h.write('fmt ', 12, 'latin1');
   h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(FORMAT_PCM, 20);
-  h.writeUInt16LE(1, 22);
+  h.writeUInt16LE(WAVE_FORMAT_PCM, 20);
+  h.writeUInt16LE(channels, 22);
   h.writeUInt32LE(sampleRate, 24);
-  h.writeUInt32LE(sampleRate * 2, 28);
-  h.writeUInt16LE(2, 32);
+  h.writeUInt32LE(sampleRate * channels * 2, 28);
+  h.writeUInt16LE(channels * 2, 32);
   h.writeUInt16LE(16, 34);
   h.write('data', 36, 'latin1');
   h.writeUInt32LE(dataBytes, WAV_DATA_SIZE_OFFSET);
   return h;
 }
 
-/** Encodes 16-bit linear PCM as a mono RIFF/WAVE file. */
-export function encodeWav(pcm: Int16Array, rate = 8000): Buffer {
-  if (!Number.isInteger(rate) || rate <= 0) throw new RangeError(`encodeWav: invalid sample rate ${rate}`);
+/**
+ * A canonical 16-bit PCM WAV of interleaved `pcm` (header by {@link wavHeader}). Does not validate its
+ * arguments: {@link encodeWav} is the checked entry point for mono.
+ */
+export function writePcm16Wav(pcm: Int16Array, sampleRate: number, channels: number): Buffer {
   const out = Buffer.allocUnsafe(WAV_HEADER_BYTES + pcm.length * 2);
-  wavHeader(pcm.length * 2, rate).copy(out, 0);
+  wavHeader(pcm.length * 2, sampleRate, channels).copy(out, 0);
   if (LITTLE_ENDIAN) out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.length * 2), WAV_HEADER_BYTES);
   else for (let i = 0; i < pcm.length; i++) out.writeInt16LE(pcm[i]!, WAV_HEADER_BYTES + i * 2);
   return out;
+}
+
+/** Encodes 16-bit linear PCM as a mono RIFF/WAVE file. */
+export function encodeWav(pcm: Int16Array, rate = 8000): Buffer {
+  if (!Number.isInteger(rate) || rate <= 0) throw new RangeError(`encodeWav: invalid sample rate ${rate}`);
+  return writePcm16Wav(pcm, rate, 1);
+}
+
+/** Little-endian 16-bit samples as a fresh Int16Array in host byte order (a trailing odd byte is dropped). */
+export function readPcm16LE(bytes: Uint8Array): Int16Array {
+  const samples = new Int16Array(bytes.byteLength >>> 1);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(samples.buffer).set(bytes.subarray(0, samples.length * 2));
+  } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(i * 2, true);
+  }
+  return samples;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** True when `bytes` starts with the 12-byte "RIFF" <size> "WAVE" signature. */
+export function isRiffWave(bytes: Uint8Array): boolean {
+  const b = asBuffer(bytes);
+  return b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WAVE';
+}
+
+/** One chunk of a RIFF/WAVE file, as declared by its 8-byte header (its size may run past the end of the file). */
+export interface RiffChunk {
+  /** Four-character chunk id, e.g. "fmt " or "data". */
+  id: string;
+  /** Offset of the chunk header (id, then size). */
+  headerOffset: number;
+  /** Offset of the chunk body (`headerOffset + 8`). */
+  bodyOffset: number;
+  /** Body size the header declares. */
+  size: number;
+}
+
+/**
+ * Walks the chunks after the 12-byte RIFF/WAVE signature (which it does not check: see {@link isRiffWave}),
+ * as long as a whole 8-byte chunk header is present.
+ * ```
+ * | chunk id (4) | size (LE u32) | body (size bytes, + 1 pad byte if size is odd) | next chunk ...
+ * ```
+ */
+export function* riffChunks(bytes: Uint8Array): Generator<RiffChunk> {
+  const b = asBuffer(bytes);
+  let headerOffset = 12;
+  while (headerOffset + 8 <= b.length) {
+    const size = b.readUInt32LE(headerOffset + 4);
+    const bodyOffset = headerOffset + 8;
+    yield { id: b.toString('latin1', headerOffset, headerOffset + 4), headerOffset, bodyOffset, size };
+    // RIFF chunks are padded to an even length.
+    headerOffset = bodyOffset + size + (size & 1);
+  }
+}
+
+/** The fields of a "fmt " chunk body every WAV reader needs. */
+export interface WavFmtFields {
+  /** The tag as written (WAVE_FORMAT_EXTENSIBLE included). */
+  formatTag: number;
+  /** For WAVE_FORMAT_EXTENSIBLE whose 40-byte extension is present: the tag the SubFormat GUID starts with. */
+  subFormatTag: number | undefined;
+  channels: number;
+  sampleRate: number;
+  blockAlign: number;
+  bitsPerSample: number;
+}
+
+/**
+ * Reads a "fmt " chunk body; `undefined` when it is shorter than the 16 bytes of the common fields
+ * (declared or present in `bytes`).
+ * ```
+ *  0 format (u16) | 2 channels (u16) | 4 sampleRate (u32) | 8 byteRate (u32) | 12 blockAlign (u16) | 14 bits (u16)
+ * 16 [extensible: cbSize (u16) | validBits (u16) | channelMask (u32) | 24 SubFormat GUID, starting with the format tag]
+ * ```
+ */
+export function readFmtChunk(bytes: Uint8Array, chunk: RiffChunk): WavFmtFields | undefined {
+  const b = asBuffer(bytes);
+  const at = chunk.bodyOffset;
+  if (chunk.size < 16 || at + 16 > b.length) return undefined;
+  const formatTag = b.readUInt16LE(at);
+  const extended = formatTag === WAVE_FORMAT_EXTENSIBLE && chunk.size >= 40 && at + 26 <= b.length;
+  return {
+    formatTag,
+    subFormatTag: extended ? b.readUInt16LE(at + 24) : undefined,
+    channels: b.readUInt16LE(at + 2),
+    sampleRate: b.readUInt32LE(at + 4),
+    blockAlign: b.readUInt16LE(at + 12),
+    bitsPerSample: b.readUInt16LE(at + 14),
+  };
 }
 
 interface FmtChunk {
@@ -73,17 +173,15 @@ interface FmtChunk {
   bits: number;
 }
 
-function parseFmt(buf: Buffer, off: number, size: number): FmtChunk {
-  if (size < 16) throw new WavFormatError(`fmt chunk too short (${size} bytes, need 16)`);
-  let format = buf.readUInt16LE(off);
-  const channels = buf.readUInt16LE(off + 2);
-  const sampleRate = buf.readUInt32LE(off + 4);
-  const blockAlign = buf.readUInt16LE(off + 12);
-  const bits = buf.readUInt16LE(off + 14);
-  if (format === FORMAT_EXTENSIBLE) {
-    if (size < 40) throw new WavFormatError('WAVE_FORMAT_EXTENSIBLE fmt chunk shorter than 40 bytes');
+function parseFmt(buf: Buffer, chunk: RiffChunk): FmtChunk {
+  const fields = readFmtChunk(buf, chunk);
+  if (!fields) throw new WavFormatError(`fmt chunk too short (${chunk.size} bytes, need 16)`);
+  const { channels, sampleRate, blockAlign, bitsPerSample: bits } = fields;
+  let format = fields.formatTag;
+  if (format === WAVE_FORMAT_EXTENSIBLE) {
+    if (fields.subFormatTag === undefined) throw new WavFormatError('WAVE_FORMAT_EXTENSIBLE fmt chunk shorter than 40 bytes');
     // The SubFormat GUID starts with the plain format tag (KSDATAFORMAT_SUBTYPE_PCM = 0x0001…).
-    format = buf.readUInt16LE(off + 24);
+    format = fields.subFormatTag;
   }
   if (channels < 1) throw new WavFormatError('fmt chunk declares 0 channels');
   if (sampleRate < 1) throw new WavFormatError('fmt chunk declares a sample rate of 0');
@@ -93,21 +191,21 @@ function parseFmt(buf: Buffer, off: number, size: number): FmtChunk {
 /** Returns a reader giving sample `i` of the interleaved data as a float in [-32768, 32767]. */
 function sampleReader(fmt: FmtChunk, data: Buffer): (i: number) => number {
   const { format, bits } = fmt;
-  if (format === FORMAT_PCM) {
+  if (format === WAVE_FORMAT_PCM) {
     if (bits === 8) return (i) => (data[i]! - 128) << 8;
     if (bits === 16) return (i) => data.readInt16LE(i * 2);
     if (bits === 24) return (i) => data.readIntLE(i * 3, 3) / 256;
     if (bits === 32) return (i) => data.readInt32LE(i * 4) / 65536;
     throw new WavFormatError(`unsupported PCM bit depth ${bits} (8, 16, 24 or 32 are read)`);
   }
-  if (format === FORMAT_IEEE_FLOAT) {
+  if (format === WAVE_FORMAT_IEEE_FLOAT) {
     if (bits === 32) return (i) => data.readFloatLE(i * 4) * 32768;
     if (bits === 64) return (i) => data.readDoubleLE(i * 8) * 32768;
     throw new WavFormatError(`unsupported float bit depth ${bits} (32 or 64 are read)`);
   }
-  if (format === FORMAT_ALAW || format === FORMAT_MULAW) {
+  if (format === WAVE_FORMAT_ALAW || format === WAVE_FORMAT_MULAW) {
     if (bits !== 8) throw new WavFormatError(`G.711 WAV with ${bits} bits per sample (8 expected)`);
-    const table = decodeTableFor(format === FORMAT_ALAW ? 'PCMA' : 'PCMU');
+    const table = decodeTableFor(format === WAVE_FORMAT_ALAW ? 'PCMA' : 'PCMU');
     return (i) => table[data[i]!]!;
   }
   throw new WavFormatError(`unsupported WAV format tag 0x${format.toString(16)} (PCM, float, A-law and µ-law are read)`);
@@ -120,27 +218,20 @@ function sampleReader(fmt: FmtChunk, data: Buffer): (i: number) => number {
  * whole frame present.
  */
 export function decodeWav(buf: Buffer | Uint8Array): DecodedWav {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const b = asBuffer(buf);
   if (b.length < 12) throw new WavFormatError(`file too short for a RIFF header (${b.length} bytes)`);
-  if (b.toString('latin1', 0, 4) !== 'RIFF' || b.toString('latin1', 8, 12) !== 'WAVE') {
-    throw new WavFormatError('not a RIFF/WAVE file (missing "RIFF"…"WAVE" signature)');
-  }
+  if (!isRiffWave(b)) throw new WavFormatError('not a RIFF/WAVE file (missing "RIFF"…"WAVE" signature)');
   let fmt: FmtChunk | undefined;
   let data: Buffer | undefined;
-  let off = 12;
-  while (off + 8 <= b.length) {
-    const id = b.toString('latin1', off, off + 4);
-    const size = b.readUInt32LE(off + 4);
-    const body = off + 8;
+  for (const chunk of riffChunks(b)) {
+    const { id, bodyOffset: body, size } = chunk;
     if (id === 'fmt ') {
       if (body + size > b.length) throw new WavFormatError('fmt chunk runs past the end of the file');
-      fmt = parseFmt(b, body, size);
+      fmt = parseFmt(b, chunk);
     } else if (id === 'data') {
       data = b.subarray(body, Math.min(b.length, body + size));
       if (fmt) break;
     }
-    // RIFF chunks are padded to an even length.
-    off = body + size + (size & 1);
   }
   if (!fmt) throw new WavFormatError('no fmt chunk before the end of the file');
   if (!data) throw new WavFormatError('no data chunk in the file');
@@ -148,11 +239,9 @@ export function decodeWav(buf: Buffer | Uint8Array): DecodedWav {
   if (bytesPerSample < 1) throw new WavFormatError(`invalid bits per sample ${fmt.bits}`);
   const frameBytes = bytesPerSample * fmt.channels;
   const frames = Math.floor(data.length / frameBytes);
-  if (LITTLE_ENDIAN && fmt.format === FORMAT_PCM && fmt.bits === 16 && fmt.channels === 1) {
+  if (LITTLE_ENDIAN && fmt.format === WAVE_FORMAT_PCM && fmt.bits === 16 && fmt.channels === 1) {
     // The common case (our own recordings and prompts): one block copy, nothing to mix or convert.
-    const samples = new Int16Array(frames);
-    new Uint8Array(samples.buffer).set(data.subarray(0, frames * 2));
-    return { sampleRate: fmt.sampleRate, channels: 1, samples };
+    return { sampleRate: fmt.sampleRate, channels: 1, samples: readPcm16LE(data) };
   }
   const read = sampleReader(fmt, data);
   const samples = new Int16Array(frames);

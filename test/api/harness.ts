@@ -1,19 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import pino from 'pino';
 import { createApiServer } from '../../src/api/index.js';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
-import { encodeWav } from '../../src/media/wav.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
+import { TestDatabase as SharedTestDatabase, lineNumbers, toneWav, type Engine } from '../helpers/test-database.js';
 
-export const ENGINES = ['sqlite', 'postgres'] as const;
-export type Engine = (typeof ENGINES)[number];
-export const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { ENGINES, PG_URL, toneWav, type Engine } from '../helpers/test-database.js';
 export const OPERATOR_TOKEN = 'operator-secret-token';
 
 /** The default configuration with an operator token and a fresh database URL. */
@@ -25,40 +20,9 @@ export function testConfig(databaseUrl: string, overrides: { operatorToken?: str
 }
 
 /** A fresh store: a SQLite file in a temp dir, or a PostgreSQL schema `api_<random>` dropped by cleanup. */
-export class TestDatabase {
-  readonly url: string;
-  readonly schema: string | undefined;
-  readonly #dir: string | undefined;
-  readonly #stores: Store[] = [];
-
-  constructor(readonly engine: Engine) {
-    if (engine === 'sqlite') {
-      this.#dir = mkdtempSync(join(tmpdir(), 'repondeur-api-'));
-      this.url = `sqlite:${join(this.#dir, 'store.db')}`;
-    } else {
-      this.schema = `api_${randomBytes(6).toString('hex')}`;
-      this.url = PG_URL;
-    }
-  }
-
-  async open(clock?: () => number): Promise<Store> {
-    const store = await openStore(this.url, { schema: this.schema, clock });
-    this.#stores.push(store);
-    return store;
-  }
-
-  async cleanup(): Promise<void> {
-    for (const store of this.#stores) await store.close();
-    if (this.#dir !== undefined) rmSync(this.#dir, { recursive: true, force: true });
-    if (this.schema !== undefined) {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      try {
-        await client.query(`drop schema if exists "${this.schema}" cascade`);
-      } finally {
-        await client.end();
-      }
-    }
+export class TestDatabase extends SharedTestDatabase {
+  constructor(engine: Engine) {
+    super(engine, { tempPrefix: 'repondeur-api-', schemaPrefix: 'api_' });
   }
 }
 
@@ -81,7 +45,7 @@ export async function startHarness(
   let offset = 0;
   const clock = () => Date.now() + offset;
   const db = new TestDatabase(engine);
-  const store = await db.open(clock);
+  const store = await db.open({ clock });
   const config = testConfig(db.url, { operatorToken: options.operatorToken });
   const app = await createApiServer({
     store,
@@ -108,19 +72,8 @@ export async function startHarness(
   };
 }
 
-let seq = 0;
 /** A fresh E.164 number per call. */
-export function freshLine(): string {
-  seq += 1;
-  return `+3397${String(process.pid % 1000).padStart(3, '0')}${String(seq).padStart(4, '0')}`;
-}
-
-/** `seconds` of a 440 Hz tone as 16-bit mono PCM WAV at `rate`. */
-export function toneWav(seconds: number, rate = 8000): Buffer {
-  const pcm = new Int16Array(Math.round(seconds * rate));
-  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate));
-  return encodeWav(pcm, rate);
-}
+export const freshLine = lineNumbers('+3397');
 
 /** Deposits a message of `seconds` seconds straight through the store. */
 export async function depositMessage(store: Store, line: string, seconds = 2, caller = '+33612345678') {

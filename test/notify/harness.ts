@@ -1,69 +1,27 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
-import { encodeWav } from '../../src/media/wav.js';
-import { openStore, type OpenStoreOptions, type Store } from '../../src/store/index.js';
+import { TestDatabase as SharedTestDatabase, lineNumbers, type Engine } from '../helpers/test-database.js';
 
-export const ENGINES = ['sqlite', 'postgres'] as const;
-export type Engine = (typeof ENGINES)[number];
-export const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { ENGINES, PG_URL, toneWav, type Engine } from '../helpers/test-database.js';
 
-/** A fresh SQLite file, or a fresh PostgreSQL schema dropped by `cleanup`. */
-export class TestDatabase {
-  readonly url: string;
-  readonly schema: string | undefined;
-  readonly dir: string;
-  readonly #stores: Store[] = [];
-
+/** A fresh SQLite file, or a fresh PostgreSQL schema dropped by `cleanup`; `dir` is a temp dir for both engines. */
+export class TestDatabase extends SharedTestDatabase {
   constructor(engine: Engine) {
-    this.dir = mkdtempSync(join(tmpdir(), 'repondeur-notify-'));
-    if (engine === 'sqlite') {
-      this.url = `sqlite:${join(this.dir, 'store.db')}`;
-    } else {
-      this.schema = `t_${randomBytes(6).toString('hex')}`;
-      this.url = PG_URL;
-    }
+    super(engine, { tempPrefix: 'repondeur-notify-', schemaPrefix: 't_', tempDirAlways: true });
   }
 
-  async open(options: OpenStoreOptions = {}): Promise<Store> {
-    const store = await openStore(this.url, { ...options, schema: this.schema });
-    this.#stores.push(store);
-    return store;
-  }
-
-  async cleanup(): Promise<void> {
-    for (const store of this.#stores) await store.close();
-    rmSync(this.dir, { recursive: true, force: true });
-    if (this.schema !== undefined) {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      try {
-        await client.query(`drop schema if exists "${this.schema}" cascade`);
-      } finally {
-        await client.end();
-      }
-    }
+  /** The temp directory (removed by `cleanup`): the SQLite file, and whatever else the test keeps there. */
+  get dir(): string {
+    return this.tempDir!;
   }
 }
 
-let lineSeq = 0;
 /** A fresh E.164 line number per call. */
-export function freshLine(): string {
-  lineSeq += 1;
-  return `+3397${String(process.pid % 1000).padStart(3, '0')}${String(lineSeq).padStart(4, '0')}`;
-}
-
-/** `seconds` of a 440 Hz tone as a 16-bit 8 kHz mono WAV. */
-export function toneWav(seconds: number, rate = 8000): Buffer {
-  const pcm = new Int16Array(Math.round(seconds * rate));
-  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate));
-  return encodeWav(pcm, rate);
-}
+export const freshLine = lineNumbers('+3397');
 
 /** Duration in seconds of an audio file as ffmpeg decodes it (independent of our own decoders). */
 export function ffmpegDurationSeconds(data: Buffer, extension: string): number {

@@ -1,8 +1,21 @@
+import {
+  isRiffWave,
+  readFmtChunk,
+  riffChunks,
+  WAVE_FORMAT_ALAW,
+  WAVE_FORMAT_EXTENSIBLE,
+  WAVE_FORMAT_IEEE_FLOAT,
+  WAVE_FORMAT_MULAW,
+  WAVE_FORMAT_PCM,
+  writePcm16Wav,
+  type RiffChunk,
+} from '../../media/wav.js';
 import { checkHeaderNumbers, readInterleaved, type SampleEncoding } from './pcm-layout.js';
 import { AudioFormatError, type DecodedAudio } from './types.js';
 
 /**
- * Canonical RIFF/WAVE file of 16-bit little-endian PCM (44-byte header).
+ * Canonical RIFF/WAVE file of 16-bit little-endian PCM (44-byte header, written by the shared
+ * `writePcm16Wav` of `media/wav`).
  *
  * ```
  *  0  "RIFF" | 4 size-8 (LE) | 8 "WAVE"
@@ -11,46 +24,24 @@ import { AudioFormatError, type DecodedAudio } from './types.js';
  * ```
  */
 export function encodeWav(pcm: Int16Array, sampleRate: number, channels = 1): Buffer {
-  const dataBytes = pcm.length * 2;
-  const out = Buffer.alloc(44 + dataBytes);
-  out.write('RIFF', 0, 'latin1');
-  out.writeUInt32LE(36 + dataBytes, 4);
-  out.write('WAVE', 8, 'latin1');
-  out.write('fmt ', 12, 'latin1');
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20);
-  out.writeUInt16LE(channels, 22);
-  out.writeUInt32LE(sampleRate, 24);
-  out.writeUInt32LE(sampleRate * channels * 2, 28);
-  out.writeUInt16LE(channels * 2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36, 'latin1');
-  out.writeUInt32LE(dataBytes, 40);
-  for (let i = 0; i < pcm.length; i++) out.writeInt16LE(pcm[i]!, 44 + i * 2);
-  return out;
+  return writePcm16Wav(pcm, sampleRate, channels);
 }
-
-const WAVE_FORMAT_PCM = 0x0001;
-const WAVE_FORMAT_IEEE_FLOAT = 0x0003;
-const WAVE_FORMAT_ALAW = 0x0006;
-const WAVE_FORMAT_MULAW = 0x0007;
-const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 
 /** True when `data` starts like a RIFF/WAVE file. */
 export function isWav(data: Buffer): boolean {
-  return data.length >= 12 && data.toString('latin1', 0, 4) === 'RIFF' && data.toString('latin1', 8, 12) === 'WAVE';
+  return isRiffWave(data);
 }
 
-/** Decodes RIFF/WAVE: PCM 8/16/24/32-bit, IEEE float 32/64, A-law, µ-law, and WAVE_FORMAT_EXTENSIBLE of those. */
+/**
+ * Decodes RIFF/WAVE: PCM 8/16/24/32-bit, IEEE float 32/64, A-law, µ-law, and WAVE_FORMAT_EXTENSIBLE of those.
+ * The chunks are walked by the shared RIFF reader of `media/wav`; the samples are read as floats here.
+ */
 export function decodeWav(data: Buffer): DecodedAudio {
   let format: { encoding: SampleEncoding; channels: number; sampleRate: number } | undefined;
-  let offset = 12;
-  while (offset + 8 <= data.length) {
-    const id = data.toString('latin1', offset, offset + 4);
-    const size = data.readUInt32LE(offset + 4);
-    const body = offset + 8;
+  for (const chunk of riffChunks(data)) {
+    const { id, bodyOffset: body, size } = chunk;
     if (id === 'fmt ') {
-      format = parseFmt(data, body, size);
+      format = parseFmt(data, chunk);
     } else if (id === 'data') {
       if (!format) throw new AudioFormatError('WAV: "data" chunk before "fmt " chunk');
       // Streamed WAVs carry a placeholder size (0 or 0xFFFFFFFF): read what is there.
@@ -58,22 +49,19 @@ export function decodeWav(data: Buffer): DecodedAudio {
       const samples = readInterleaved(data, body, length, format.encoding, format.channels);
       return { samples, sampleRate: format.sampleRate, channels: format.channels };
     }
-    // RIFF chunks are word-aligned: an odd-sized chunk is followed by a pad byte.
-    offset = body + size + (size & 1);
   }
   throw new AudioFormatError(format ? 'WAV: no "data" chunk' : 'WAV: no "fmt " chunk');
 }
 
-function parseFmt(data: Buffer, at: number, size: number): { encoding: SampleEncoding; channels: number; sampleRate: number } {
-  if (size < 16 || at + 16 > data.length) throw new AudioFormatError('WAV: "fmt " chunk too short');
-  let tag = data.readUInt16LE(at);
-  const channels = data.readUInt16LE(at + 2);
-  const sampleRate = data.readUInt32LE(at + 4);
-  const bits = data.readUInt16LE(at + 14);
+function parseFmt(data: Buffer, chunk: RiffChunk): { encoding: SampleEncoding; channels: number; sampleRate: number } {
+  const fields = readFmtChunk(data, chunk);
+  if (!fields) throw new AudioFormatError('WAV: "fmt " chunk too short');
+  const { channels, sampleRate, bitsPerSample: bits } = fields;
+  let tag = fields.formatTag;
   if (tag === WAVE_FORMAT_EXTENSIBLE) {
     // WAVEFORMATEXTENSIBLE: cbSize(2) validBits(2) channelMask(4) then the SubFormat GUID whose first two bytes are the format tag.
-    if (size < 40 || at + 26 > data.length) throw new AudioFormatError('WAV: truncated WAVE_FORMAT_EXTENSIBLE header');
-    tag = data.readUInt16LE(at + 24);
+    if (fields.subFormatTag === undefined) throw new AudioFormatError('WAV: truncated WAVE_FORMAT_EXTENSIBLE header');
+    tag = fields.subFormatTag;
   }
   checkHeaderNumbers('WAV', channels, sampleRate);
   return { encoding: wavEncoding(tag, bits), channels, sampleRate };

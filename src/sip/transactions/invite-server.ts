@@ -27,7 +27,7 @@
 import type { Clock } from '../clock.js';
 import type { Peer, SipRequest, SipResponse } from '../message.js';
 import { createResponse } from '../response.js';
-import { Listeners, StateCell, TimerSet } from './machine.js';
+import { assertStatusCode, Listeners, StateCell, TimerSet } from './machine.js';
 import { nextRetransmitInterval, sixtyFourT1, type TimerValues } from './timers.js';
 
 export type InviteServerState = 'Proceeding' | 'Completed' | 'Confirmed' | 'Accepted' | 'Terminated';
@@ -99,9 +99,7 @@ export class InviteServerTransaction {
 
   /** A response from the TU. Throws TransactionStateError when the state machine has no such edge. */
   respond(res: SipResponse): void {
-    if (!Number.isInteger(res.status) || res.status < 100 || res.status > 699) {
-      throw new RangeError(`InviteServerTransaction: ${res.status} is not a SIP status code (100-699)`);
-    }
+    assertStatusCode('InviteServerTransaction', res.status);
     if (res.status < 200) {
       // §17.2.1: "The TU passes any number of provisional responses to the server transaction. So long as the server
       // transaction is in the "Proceeding" state, each of these MUST be passed to the transport layer for transmission."

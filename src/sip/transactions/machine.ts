@@ -46,6 +46,16 @@ export class StateCell<S extends string> {
 }
 
 /**
+ * Checks a response the TU passes down to a server transaction: §7.2 "The Status-Code is a 3-digit integer result
+ * code" whose first digit (1-6) is its class. Throws RangeError naming the machine otherwise.
+ */
+export function assertStatusCode(machine: string, status: number): void {
+  if (!Number.isInteger(status) || status < 100 || status > 699) {
+    throw new RangeError(`${machine}: ${status} is not a SIP status code (100-699)`);
+  }
+}
+
+/**
  * The timers a transaction has armed, by letter. Re-arming a letter cancels the previous one; `cancelAll()` on
  * termination leaves nothing behind in the clock. A zero delay (the reliable-transport value of Timers I, J and
  * K) runs the action at once instead of going through the clock.

@@ -44,7 +44,7 @@
  */
 import type { Peer, SipRequest, SipResponse } from '../message.js';
 import type { TransactionContext } from './invite-server.js';
-import { Listeners, StateCell, TimerSet } from './machine.js';
+import { assertStatusCode, Listeners, StateCell, TimerSet } from './machine.js';
 import { sixtyFourT1 } from './timers.js';
 
 export type NonInviteServerState = 'Trying' | 'Proceeding' | 'Completed' | 'Terminated';
@@ -104,9 +104,7 @@ export class NonInviteServerTransaction {
    * termination throws TransactionStateError.
    */
   respond(res: SipResponse): void {
-    if (!Number.isInteger(res.status) || res.status < 100 || res.status > 699) {
-      throw new RangeError(`NonInviteServerTransaction: ${res.status} is not a SIP status code (100-699)`);
-    }
+    assertStatusCode('NonInviteServerTransaction', res.status);
     const state = this.#state.value;
     if (state === 'Completed') {
       // §17.2.2: "Any other final responses passed by the TU to the server transaction MUST be discarded while in the
