@@ -282,13 +282,10 @@ describe('the greeting a caller hears, then the beep', () => {
     const opening = findSequence(heard, prompts('fr', ids.slice(0, 3)), { ...EXACT, codec: 'PCMA', labels: ids.slice(0, 3), maxGapMs: MAX_GAP_MS });
     if (!opening.ok) throw new Error(opening.message);
     const beepAt = findBeep(heard, 'PCMA', opening.matches.at(-1)!.end).chunkStart;
-    // The beep starts well before the greeting would have ended, and soon after the key: on the RTP timeline
-    // (how much greeting the caller heard after pressing) and by the clock (when the first beep packet came).
+    // The beep comes after the key and well before the greeting would have ended (how fast is measured by
+    // `npm run bench`, not asserted here).
     expect(beepAt).toBeLessThan(wholeGreeting.length - RATE);
     expect(ms(beepAt - pressedAt)).toBeGreaterThanOrEqual(0);
-    expect(ms(beepAt - pressedAt)).toBeLessThan(500);
-    const firstBeepPacket = c.packets.find((p) => p.arrivalMs > pressedMs && p.samples && findTone(p.samples, 1000, { windowMs: 20, minDurationMs: 20 }).length > 0);
-    expect(firstBeepPacket!.arrivalMs - pressedMs).toBeLessThan(700);
     // The rest of the greeting was not played: neither before the beep nor after it.
     expect(findSequence(heard, prompts('fr', ['greeting_leave_message']), { codec: 'PCMA' }).ok).toBe(false);
     expect(peak(heard, beepAt + BEEP.length, heard.length)).toBeLessThanOrEqual(QUIET);
