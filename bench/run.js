@@ -2,10 +2,12 @@
 /**
  * `npm run bench`: finds the engine's ceiling on this machine (issue 7).
  *
- *   node bench/run.js [--steps 100,200,400,600,800,1000,1200,1400] [--setup-rates 100,200,300,400,600]
- *                     [--probes 4] [--no-write] [--no-ceiling] [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+ *   node bench/run.js [--steps 100,200,400,600,800,1000,1200,1400] [--asterisk-steps 800,1000,1200]
+ *                     [--setup-rates 100,200,300,400,600] [--probes 4] [--no-write] [--no-ceiling]
+ *                     [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *
- * `--steps none` / `--setup-rates none` skip a part; `--node-args` are given to the server's node (profiling).
+ * `--steps none` / `--asterisk-steps none` / `--setup-rates none` skip a part; `--node-args` are given to the
+ * server's node (profiling).
  *
  * 1. Ceiling: a bare Node dgram echo (bench/lib/dgram-echo.js), packets/s in + out with < 0.1 % loss.
  * 2. Recording steps: for each concurrency N, a fresh server and N complete deposits (load-deposit.xml: greeting,
@@ -13,7 +15,11 @@
  *    meanwhile `--probes` lanes of dial-in calls (bench/lib/dialin-probe.js) time DTMF → next prompt. Per step:
  *    failed calls, frames missing from the stored WAVs, prompt send lateness (GET /api/v1/metrics), CPU and RSS of
  *    the server (/proc). Stops at the first step with a failed call or > 0.1 % missing frames.
- * 3. Set-up rate: short calls (load-setup.xml) at rising -r until calls fail or the rate is not reached.
+ * 3. Asterisk shape (bench/lib/asterisk-shape.js): the scenario of the Asterisk reference (g711a.pcap ×3 from the
+ *    answer, then BYE), for each N once over 1 mailbox and once over 100; per row failed calls, messages stored,
+ *    recordings that are not one contiguous suffix of the three plays, CPU/RSS, event-loop p99. Stops at the
+ *    first row with a failed call, a lost message or an incomplete recording.
+ * 4. Set-up rate: short calls (load-setup.xml) at rising -r until calls fail or the rate is not reached.
  * Results are printed and written into BENCHMARKS.md between the BENCH-RESULTS markers.
  */
 const { execFileSync } = require('node:child_process');
@@ -23,6 +29,7 @@ const { join } = require('node:path');
 const { ROOT, BenchServer, runSipp, procSample, quantile, histogramQuantiles, sleep } = require('./lib/harness.js');
 const { DialInProbe } = require('./lib/dialin-probe.js');
 const { echoCeiling } = require('./lib/dgram-echo.js');
+const { asteriskShapeStep, asteriskRowPassed, asteriskShapeReport } = require('./lib/asterisk-shape.js');
 const { checkRecording, expectedFrames, storedMessages } = require('./lib/recording-check.js');
 
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
@@ -41,6 +48,9 @@ function option(name, fallback) {
 const list = (v) => (v === 'none' ? [] : v.split(',').map(Number));
 const STEPS = list(option('steps', '100,200,400,600,800,1000,1200,1400'));
 const SETUP_RATES = list(option('setup-rates', '100,200,300,400,600'));
+const ASTERISK_STEPS = list(option('asterisk-steps', '800,1000,1200'));
+/** Each Asterisk-shape N is run over one mailbox, then spread over 100 (as in the reference). */
+const ASTERISK_MAILBOXES = [1, 100];
 const NODE_ARGS = option('node-args', '').split(' ').filter(Boolean);
 const CEILING = !process.argv.includes('--no-ceiling');
 const PROBE_LANES = Number(option('probes', '4'));
@@ -212,32 +222,40 @@ async function setupStep(rate) {
 const f1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : String(v));
 const f0 = (v) => (Number.isFinite(v) ? v.toFixed(0) : String(v));
 
-function report(m, echo, steps, lastGood, setups) {
+function report(m, echo, steps, lastGood, asterisk, setups) {
   const out = [];
   out.push(`Run: ${new Date().toISOString()} · ${m.cpu} · ${m.memory} · ${m.os} · Node ${m.node} · ${m.sipp} · net.core.rmem_max ${m.rmemMax} · load average at start ${m.load}`);
   out.push('');
   if (echo.best) out.push(`Ceiling (bare Node dgram echo, one process, 172-byte datagrams, < 0.1 % loss): **${f0(echo.best.inOutPps)} packets/s in + out** (highest rate tried: ${echo.runs.at(-1)?.pps} pps each way, loss ${f1(100 * (echo.runs.at(-1)?.loss ?? 0))} %).`);
   else out.push('Ceiling not measured in this run (--no-ceiling).');
   out.push('');
-  out.push('| concurrent deposits | failed calls | missing frames | incomplete WAVs | RTP in (pps) | prompt send lateness p50 / p99 (ms) | menu key → prompt p50 / p99 (ms, n) | line # → prompt p50 / p99 (ms) | PIN # → prompt p50 / p99 (ms, incl. scrypt) | server CPU ms / call | peak CPU % | RSS / call (KiB) | peak RSS (MiB) | event-loop p99 (ms) |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const s of steps) {
-    out.push(
-      `| ${s.concurrent} (${s.calls} calls, ${f0(s.setupPerS)}/s) | ${s.failed} | ${s.missingPct.toFixed(3)} % | ${s.incomplete} | ${s.recvPps} | ${s.sendP50} / ${Number.isFinite(s.sendP99) ? s.sendP99 : "≥ 50"} | ${f0(s.dtmfP50)} / ${f0(s.dtmfP99)} (${s.dtmfSamples}${s.probeFailures ? `, ${s.probeFailures} lost` : ''}) | ${f0(s.dtmfLineP50)} / ${f0(s.dtmfLineP99)} | ${f0(s.dtmfPinP50)} / ${f0(s.dtmfPinP99)} | ${f0(s.cpuMsPerCall)} | ${f0(s.peakCpuPct)} | ${f0(s.rssPerCallKb)} | ${f0(s.peakRssMb)} | ${f1(s.loopP99)} |`,
-    );
+  if (steps.length > 0) {
+    out.push('| concurrent deposits | failed calls | missing frames | incomplete WAVs | RTP in (pps) | prompt send lateness p50 / p99 (ms) | menu key → prompt p50 / p99 (ms, n) | line # → prompt p50 / p99 (ms) | PIN # → prompt p50 / p99 (ms, incl. scrypt) | server CPU ms / call | peak CPU % | RSS / call (KiB) | peak RSS (MiB) | event-loop p99 (ms) |');
+    out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const s of steps) {
+      out.push(
+        `| ${s.concurrent} (${s.calls} calls, ${f0(s.setupPerS)}/s) | ${s.failed} | ${s.missingPct.toFixed(3)} % | ${s.incomplete} | ${s.recvPps} | ${s.sendP50} / ${Number.isFinite(s.sendP99) ? s.sendP99 : "≥ 50"} | ${f0(s.dtmfP50)} / ${f0(s.dtmfP99)} (${s.dtmfSamples}${s.probeFailures ? `, ${s.probeFailures} lost` : ''}) | ${f0(s.dtmfLineP50)} / ${f0(s.dtmfLineP99)} | ${f0(s.dtmfPinP50)} / ${f0(s.dtmfPinP99)} | ${f0(s.cpuMsPerCall)} | ${f0(s.peakCpuPct)} | ${f0(s.rssPerCallKb)} | ${f0(s.peakRssMb)} | ${f1(s.loopP99)} |`,
+      );
+    }
+    out.push('');
+    if (lastGood) {
+      out.push(
+        `Last good step: **${lastGood.concurrent} concurrent recording calls** (${lastGood.recvPps} RTP packets/s received = ${f1((100 * lastGood.recvPps) / (echo.best?.inOutPps || 1))} % of the bare echo's in + out rate).`,
+      );
+    } else out.push('No step passed.');
+    const stop = steps.at(-1);
+    if (stop && stop !== lastGood) out.push(`Stopped at ${stop.n}: ${stop.failed} failed calls, ${stop.missingPct.toFixed(3)} % missing frames${stop.firstError ? `; first server error: \`${stop.firstError}\`` : ''}.`);
+    out.push('');
   }
-  out.push('');
-  if (lastGood) {
-    out.push(
-      `Last good step: **${lastGood.concurrent} concurrent recording calls** (${lastGood.recvPps} RTP packets/s received = ${f1((100 * lastGood.recvPps) / (echo.best?.inOutPps || 1))} % of the bare echo's in + out rate).`,
-    );
-  } else out.push('No step passed.');
-  const stop = steps.at(-1);
-  if (stop && stop !== lastGood) out.push(`Stopped at ${stop.n}: ${stop.failed} failed calls, ${stop.missingPct.toFixed(3)} % missing frames${stop.firstError ? `; first server error: \`${stop.firstError}\`` : ''}.`);
-  out.push('');
-  out.push('| set-up rate asked (calls/s) | calls | failed | achieved (calls/s) | server CPU ms / call |');
-  out.push('|---|---|---|---|---|');
-  for (const s of setups) out.push(`| ${s.rate} | ${s.calls} | ${s.failed} | ${f0(s.achieved)} | ${f1(s.cpuMsPerCall)} |`);
+  if (asterisk.length > 0) {
+    out.push(asteriskShapeReport(asterisk));
+    out.push('');
+  }
+  if (setups.length > 0) {
+    out.push('| set-up rate asked (calls/s) | calls | failed | achieved (calls/s) | server CPU ms / call |');
+    out.push('|---|---|---|---|---|');
+    for (const s of setups) out.push(`| ${s.rate} | ${s.calls} | ${s.failed} | ${f0(s.achieved)} | ${f1(s.cpuMsPerCall)} |`);
+  }
   return out.join('\n');
 }
 
@@ -257,6 +275,15 @@ async function main() {
     if (s.failed > 0 || s.missingPct > 0.1) break;
     lastGood = s;
   }
+  const asterisk = [];
+  series: for (const n of ASTERISK_STEPS) {
+    for (const mailboxes of ASTERISK_MAILBOXES) {
+      const r = await asteriskShapeStep({ n, mailboxes, frames, sipPort: SIP_PORT, apiPort: API_PORT, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS });
+      asterisk.push(r);
+      console.log(JSON.stringify(r));
+      if (!asteriskRowPassed(r)) break series;
+    }
+  }
   const setups = [];
   for (const rate of SETUP_RATES) {
     const s = await setupStep(rate);
@@ -264,7 +291,7 @@ async function main() {
     console.log(JSON.stringify(s));
     if (s.failed > 0 || s.achieved < rate * 0.9) break;
   }
-  const text = report(m, echo, steps, lastGood, setups);
+  const text = report(m, echo, steps, lastGood, asterisk, setups);
   console.log(`\n${text}`);
   if (WRITE) {
     const file = join(ROOT, 'BENCHMARKS.md');

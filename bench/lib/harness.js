@@ -4,7 +4,7 @@
  * /proc sampling of the server's CPU and RSS, and the operator metrics route.
  */
 const { spawn } = require('node:child_process');
-const { mkdtempSync, readFileSync, rmSync, existsSync } = require('node:fs');
+const { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 
@@ -114,11 +114,14 @@ class BenchServer {
 
 /**
  * Runs SIPp to completion. Returns successful/failed call counts (from the -trace_stat CSV) and the maximum of
- * its CurrentCall column (sampled each second with -fd 1).
+ * its CurrentCall column (sampled each second with -fd 1). `injection` (rows of fields) is written as a SEQUENTIAL
+ * `-inf` file: call k takes row k mod rows.length, its fields as [field0], [field1]…
  */
-function runSipp({ scenario, target, service, calls, concurrency, rate, localPort, mediaPort, timeoutS, rateIncrease }) {
+function runSipp({ scenario, target, service, calls, concurrency, rate, localPort, mediaPort, timeoutS, rateIncrease, injection }) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-sipp-'));
   const stf = join(dir, 'stat.csv');
+  const inf = join(dir, 'calls.csv');
+  if (injection) writeFileSync(inf, `SEQUENTIAL\n${injection.map((fields) => `${fields.join(';')};`).join('\n')}\n`);
   const args = [
     target,
     '-sf', join(ROOT, 'sipp-scenarios', scenario),
@@ -136,6 +139,7 @@ function runSipp({ scenario, target, service, calls, concurrency, rate, localPor
     '-buff_size', String(8 * 1024 * 1024),
     '-nostdin',
     ...(rateIncrease ? ['-rate_increase', String(rateIncrease)] : []),
+    ...(injection ? ['-inf', inf] : []),
   ];
   return new Promise((resolvePromise, reject) => {
     const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -14,6 +14,23 @@ export interface RecordingCheck {
   strayNonZero: number;
   complete: boolean;
 }
+export interface RecordingTailCheck {
+  frames: number;
+  /** Index of the first expected frame kept (frames.length when none). */
+  firstFrame: number;
+  /** Frames from firstFrame to the last one. */
+  kept: number;
+  matched: number;
+  /** Frames absent between the first kept frame and the last expected one (absent final frames included). */
+  missing: number;
+  /** Zero samples inserted inside the kept part. */
+  gapSamples: number;
+  leadingSilence: number;
+  trailingSilence: number;
+  strayNonZero: number;
+  endsWithLastFrame: boolean;
+  complete: boolean;
+}
 export interface StoredMessageAudio {
   id: string;
   line: string;
@@ -28,5 +45,7 @@ export function expectedFrames(pcapPath: string, plays: number): Int16Array[];
 export function wavSamples(bytes: Uint8Array): Int16Array;
 /** Walks the expected frames through a recording: matched, missing, silence around, stray samples. */
 export function checkRecording(samples: Int16Array, frames: Int16Array[]): RecordingCheck;
+/** A recording ended by the caller's BYE: one contiguous suffix of the frames, ending with the last, only silence around. */
+export function checkRecordingTail(samples: Int16Array, frames: Int16Array[]): RecordingTailCheck;
 /** Every message of a répondeur SQLite store with its decoded audio. */
 export function storedMessages(dbPath: string): StoredMessageAudio[];

@@ -164,6 +164,84 @@ function checkRecording(samples, frames) {
 }
 
 /**
+ * For calls that talk from the answer and hang up (load-deposit-asterisk-shape.xml): the recording starts after
+ * the greeting and beep and is ended by the caller's BYE, so it must hold a suffix of the expected frames.
+ * Complete means: the stored samples are exactly one contiguous run frames[first..last] ending with the last
+ * frame, no frame missing or silence inserted inside it, and only silence (zeros) around it. A-law decodes to no
+ * zero sample (its smallest magnitude is 8), so with g711a.pcap a zero is always the recorder's fill.
+ *
+ * Walks backwards from the last non-zero sample: each frame is expected right before the one after it; one not
+ * there is looked for within 2 s before (zeros skipped count as inserted silence, other samples as stray), and
+ * one not found is missing — counted only if an earlier frame is found again, i.e. inside the kept part (which
+ * runs from the first kept frame to the last expected one, so absent final frames count as missing too).
+ * @param {Int16Array} samples  the stored recording
+ * @param {Int16Array[]} frames  expectedFrames()
+ * @returns {{ frames: number, firstFrame: number, kept: number, matched: number, missing: number, gapSamples: number, leadingSilence: number, trailingSilence: number, strayNonZero: number, endsWithLastFrame: boolean, complete: boolean }}
+ */
+function checkRecordingTail(samples, frames) {
+  const countNonZero = (from, to) => {
+    let n = 0;
+    for (let i = from; i < to; i++) if (samples[i] !== 0) n++;
+    return n;
+  };
+  let end = samples.length;
+  while (end > 0 && samples[end - 1] === 0) end--;
+  const last = frames[frames.length - 1];
+  const endsWithLastFrame = end >= last.length && matchesAt(samples, end - last.length, last);
+  let p = end;
+  let firstFrame = frames.length;
+  let matched = 0;
+  let missing = 0;
+  let pendingMissing = 0;
+  let gapSamples = 0;
+  let strayNonZero = 0;
+  for (let i = frames.length - 1; i >= 0 && p > 0; i--) {
+    const f = frames[i];
+    if (p >= f.length && matchesAt(samples, p - f.length, f)) {
+      p -= f.length;
+    } else {
+      if (countNonZero(0, p) === 0) break;
+      // Frame i ending at q, for q from p − 1 down to 2 s before p.
+      let found = -1;
+      const tail = f[f.length - 1];
+      for (let q = p - 1; q >= f.length && q >= p - SEARCH_SAMPLES; q--) {
+        if (samples[q - 1] === tail && matchesAt(samples, q - f.length, f)) {
+          found = q;
+          break;
+        }
+      }
+      if (found < 0) {
+        pendingMissing++;
+        continue;
+      }
+      const nonZero = countNonZero(found, p);
+      strayNonZero += nonZero;
+      gapSamples += p - found - nonZero;
+      p = found - f.length;
+    }
+    matched++;
+    firstFrame = i;
+    missing += pendingMissing;
+    pendingMissing = 0;
+  }
+  const leadingNonZero = countNonZero(0, p);
+  strayNonZero += leadingNonZero;
+  return {
+    frames: frames.length,
+    firstFrame,
+    kept: frames.length - firstFrame,
+    matched,
+    missing,
+    gapSamples,
+    leadingSilence: p - leadingNonZero,
+    trailingSilence: samples.length - end,
+    strayNonZero,
+    endsWithLastFrame,
+    complete: matched > 0 && endsWithLastFrame && missing === 0 && gapSamples === 0 && strayNonZero === 0,
+  };
+}
+
+/**
  * Every stored message of a répondeur SQLite database, with its decoded samples.
  * @param {string} dbPath
  * @returns {{ id: string, line: string, durationMs: number, samples: Int16Array }[]}
@@ -181,4 +259,4 @@ function storedMessages(dbPath) {
   }
 }
 
-module.exports = { readPcapRtp, expectedFrames, wavSamples, checkRecording, storedMessages };
+module.exports = { readPcapRtp, expectedFrames, wavSamples, checkRecording, checkRecordingTail, storedMessages };

@@ -11,6 +11,8 @@ import { decodeWav, parseDtmfInfoBody, RtpRecorder, type RtpSession } from '../m
 import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
 
 /** A recording stops this long after its maximum length by the wall clock even when the audio is behind (caller stopped sending). */
+/** After a hang-up, how long the recording still takes the audio that was sent before the BYE. */
+const HANGUP_DRAIN_MS = 200;
 const RECORD_BACKSTOP_MS = 2000;
 /**
  * Audio batched in memory between two spool writes: 1 s keeps the write rate at one per call per second
@@ -177,6 +179,9 @@ export class SipCall implements Call {
         }
         await this.#waitForDigit(Math.max(1, Math.ceil(waitMs)));
       }
+      // The BYE travels on the SIP socket, the caller's last audio on the RTP socket: packets sent just before the
+      // hang-up may still be in flight or queued behind it. Keep listening a moment so the end of the message is kept.
+      if (end === 'hangup') await new Promise((r) => setTimeout(r, HANGUP_DRAIN_MS));
     } finally {
       this.#session.attachRecorder(null);
     }
