@@ -26,7 +26,7 @@ const { execFileSync } = require('node:child_process');
 const os = require('node:os');
 const { readFileSync, writeFileSync, existsSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT, BenchServer, runSipp, procSample, quantile, histogramQuantiles, sleep } = require('./lib/harness.js');
+const { ROOT, BenchServer, runSipp, procSample, startProcessSampler, quantile, histogramQuantiles, sleep } = require('./lib/harness.js');
 const { DialInProbe } = require('./lib/dialin-probe.js');
 const { echoCeiling } = require('./lib/dgram-echo.js');
 const { asteriskShapeStep, asteriskRowPassed, asteriskShapeReport } = require('./lib/asterisk-shape.js');
@@ -103,24 +103,9 @@ async function recordingStep(n, frames) {
   const lines = Array.from({ length: procs }, (_, i) => `+339123450${String(i + 10).padStart(2, '0')}`);
   const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS });
   try {
-    const base = procSample(server.pid);
+    const sampler = startProcessSampler(server);
+    const { base } = sampler;
     const m0 = await server.metrics();
-    let sippDone = false;
-    let peakRss = base.rssBytes;
-    let peakCpu = 0;
-    let peakSockets = 0;
-    let prev = base;
-    const poller = (async () => {
-      while (!sippDone) {
-        await sleep(1000);
-        const s = procSample(server.pid);
-        peakRss = Math.max(peakRss, s.rssBytes);
-        peakCpu = Math.max(peakCpu, (s.cpuSeconds - prev.cpuSeconds) / ((s.at - prev.at) / 1000));
-        prev = s;
-        const m = await server.metrics().catch(() => null);
-        if (m) peakSockets = Math.max(peakSockets, m.openUdpSockets - 1);
-      }
-    })();
     const per = Math.ceil(n / procs);
     const sipps = lines.map((line, i) =>
       runSipp({
@@ -136,12 +121,11 @@ async function recordingStep(n, frames) {
       }),
     );
     const started = performance.now();
-    const probes = probeLanes(PROBE_LANES, () => sippDone);
+    const probes = probeLanes(PROBE_LANES, () => !sampler.running);
     const results = await Promise.all(sipps);
-    sippDone = true;
+    const { rssBytes: peakRss, cpu: peakCpu, sockets: peakSockets } = await sampler.stop();
     const wallS = (performance.now() - started) / 1000;
     const probe = await probes;
-    await poller;
     const end = procSample(server.pid);
     const m1 = await server.metrics();
     const errors = server.errorLines();

@@ -10,7 +10,7 @@
  * records ~21.2 s minus the greeting and beep; each stored WAV must be one contiguous suffix of the three plays
  * (checkRecordingTail).
  */
-const { BenchServer, runSipp, procSample, sleep } = require('./harness.js');
+const { BenchServer, runSipp, procSample, startProcessSampler, sleep } = require('./harness.js');
 const { checkRecordingTail, storedMessages } = require('./recording-check.js');
 
 const SCENARIO = 'load-deposit-asterisk-shape.xml';
@@ -60,23 +60,8 @@ async function asteriskShapeStep(o) {
   const calls = per * procs;
   const server = await BenchServer.start({ sipPort: o.sipPort, apiPort: o.apiPort, lines, probeLine: o.probeLine, nodeArgs: o.nodeArgs });
   try {
-    const base = procSample(server.pid);
-    let sippDone = false;
-    let peakRss = base.rssBytes;
-    let peakCpu = 0;
-    let peakSockets = 0;
-    let prev = base;
-    const poller = (async () => {
-      while (!sippDone) {
-        await sleep(1000);
-        const s = procSample(server.pid);
-        peakRss = Math.max(peakRss, s.rssBytes);
-        peakCpu = Math.max(peakCpu, (s.cpuSeconds - prev.cpuSeconds) / ((s.at - prev.at) / 1000));
-        prev = s;
-        const m = await server.metrics().catch(() => null);
-        if (m) peakSockets = Math.max(peakSockets, m.openUdpSockets - 1);
-      }
-    })();
+    const sampler = startProcessSampler(server);
+    const { base } = sampler;
     const sipps = Array.from({ length: procs }, (_, p) =>
       runSipp({
         scenario: SCENARIO,
@@ -93,8 +78,7 @@ async function asteriskShapeStep(o) {
       }),
     );
     const results = await Promise.all(sipps);
-    sippDone = true;
-    await poller;
+    const { rssBytes: peakRss, cpu: peakCpu, sockets: peakSockets } = await sampler.stop();
     await settle(server.db, lines, calls);
     const end = procSample(server.pid);
     const m1 = await server.metrics();

@@ -194,4 +194,37 @@ function histogramQuantiles(before, after) {
   return { frames: total, p50Ms: q(0.5), p99Ms: q(0.99), p999Ms: q(0.999) };
 }
 
-module.exports = { ROOT, BenchServer, runSipp, procSample, quantile, histogramQuantiles, sleep };
+/**
+ * Samples the server process every second until `stop()`: peak RSS, peak CPU (1 = one core) and the peak number of
+ * open UDP sockets reported by its metrics route. `base` is the sample taken at start.
+ */
+function startProcessSampler(server) {
+  const base = procSample(server.pid);
+  const peaks = { rssBytes: base.rssBytes, cpu: 0, sockets: 0 };
+  let running = true;
+  let prev = base;
+  const loop = (async () => {
+    while (running) {
+      await sleep(1000);
+      const s = procSample(server.pid);
+      peaks.rssBytes = Math.max(peaks.rssBytes, s.rssBytes);
+      peaks.cpu = Math.max(peaks.cpu, (s.cpuSeconds - prev.cpuSeconds) / ((s.at - prev.at) / 1000));
+      prev = s;
+      const m = await server.metrics().catch(() => null);
+      if (m) peaks.sockets = Math.max(peaks.sockets, m.openUdpSockets - 1);
+    }
+  })();
+  return {
+    base,
+    get running() {
+      return running;
+    },
+    async stop() {
+      running = false;
+      await loop;
+      return peaks;
+    },
+  };
+}
+
+module.exports = { ROOT, BenchServer, runSipp, procSample, startProcessSampler, quantile, histogramQuantiles, sleep };

@@ -38,6 +38,8 @@ export interface NotificationMailInput {
   /** The recording for an `attachment` job, or 'unavailable' when its message is gone. */
   recording?: EncodedAudio | 'unavailable';
   countryCode: string;
+  /** Time zone of the dates shown (config `voicemail.timeZone`). */
+  timeZone?: string;
 }
 
 /** The complete e-mail of one outbox job, as nodemailer composes it (MIME, RFC 2047 headers, base64 audio). */
@@ -45,7 +47,7 @@ export function buildNotificationMail(input: NotificationMailInput): SendMailOpt
   const { job, recording } = input;
   const state: RecordingState = recording === undefined ? 'none' : recording === 'unavailable' ? 'unavailable' : 'attached';
   const facts = { ...job.message, callee: job.line };
-  const { subject, text } = renderNotification(facts, input.language, state, input.countryCode);
+  const { subject, text } = renderNotification(facts, input.language, state, input.countryCode, input.timeZone);
   const mail: SendMailOptions = {
     from: input.sender.name === '' ? input.sender.address : { name: input.sender.name, address: input.sender.address },
     to: job.recipient,
@@ -65,7 +67,7 @@ export function buildNotificationMail(input: NotificationMailInput): SendMailOpt
   if (recording !== undefined && recording !== 'unavailable') {
     mail.attachments = [
       {
-        filename: attachmentFilename(job.message.creationDatetime, recording.extension),
+        filename: attachmentFilename(job.message.creationDatetime, recording.extension, input.timeZone),
         content: recording.data,
         contentType: recording.mimeType,
         contentTransferEncoding: 'base64',

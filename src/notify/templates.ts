@@ -1,7 +1,7 @@
 import { toNational } from '../ivr/numbers.js';
 import type { Language } from '../store/index.js';
 
-/** Voicemail e-mails show local time of the operator's country, whatever the server's TZ. */
+/** Default time zone of the dates in e-mails (config `voicemail.timeZone`), whatever the server's TZ. */
 export const NOTIFICATION_TIME_ZONE = 'Europe/Paris';
 
 /** What the text of a notification e-mail says about one message. */
@@ -89,10 +89,10 @@ function callerLabel(facts: MessageFacts, words: Wording, countryCode: string): 
   return name ? `${name} (${number})` : number;
 }
 
-/** Date and time of the message in {@link NOTIFICATION_TIME_ZONE}, spelled out in the line's language. */
-export function formatMessageDate(epochMs: number, language: Language): string {
+/** Date and time of the message in `timeZone`, spelled out in the line's language. */
+export function formatMessageDate(epochMs: number, language: Language, timeZone = NOTIFICATION_TIME_ZONE): string {
   return new Intl.DateTimeFormat(WORDING[language].locale, {
-    timeZone: NOTIFICATION_TIME_ZONE,
+    timeZone,
     dateStyle: 'full',
     timeStyle: 'short',
   }).format(new Date(epochMs));
@@ -104,6 +104,7 @@ export function renderNotification(
   language: Language,
   recording: RecordingState,
   countryCode = '33',
+  timeZone = NOTIFICATION_TIME_ZONE,
 ): RenderedNotification {
   const words = WORDING[language];
   const from = callerLabel(facts, words, countryCode);
@@ -113,7 +114,7 @@ export function renderNotification(
     '',
     `${words.from}${words.colon} ${from}`,
     `${words.to}${words.colon} ${displayNumber(facts.callee, countryCode)}`,
-    `${words.date}${words.colon} ${formatMessageDate(facts.creationDatetime, language)}`,
+    `${words.date}${words.colon} ${formatMessageDate(facts.creationDatetime, language, timeZone)}`,
     `${words.duration}${words.colon} ${duration}`,
     '',
   ];
@@ -123,10 +124,10 @@ export function renderNotification(
   return { subject: words.subject(from, duration), text: lines.join('\n') };
 }
 
-/** Attachment file name: the message's Paris date and time, e.g. `message-2025-03-14-0926.mp3`. */
-export function attachmentFilename(creationDatetime: number, extension: string): string {
+/** Attachment file name: the message's local date and time, e.g. `message-2025-03-14-0926.mp3`. */
+export function attachmentFilename(creationDatetime: number, extension: string, timeZone = NOTIFICATION_TIME_ZONE): string {
   const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: NOTIFICATION_TIME_ZONE,
+    timeZone,
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',

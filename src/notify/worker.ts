@@ -46,6 +46,8 @@ const OptionsSchema = z
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
     clock: z.custom<() => number>(isFunction, { error: 'clock must be a function' }).default(() => Date.now),
     countryCode: z.string().regex(/^\d{1,3}$/, { error: 'countryCode must be 1 to 3 digits' }).default('33'),
+    /** Time zone of the dates in the mails. */
+    timeZone: z.string().default('Europe/Paris'),
     pollIntervalMs: z.number().int().min(10).default(15_000),
     /** Jobs claimed and sent in parallel per round. */
     batchSize: z.number().int().min(1).max(100).default(4),
@@ -123,6 +125,7 @@ export class NotificationWorker {
   ): NotificationWorker {
     return new NotificationWorker({
       countryCode: config.voicemail.countryCode,
+      timeZone: config.voicemail.timeZone,
       ...extra,
       store,
       smtp: config.smtp,
@@ -228,6 +231,7 @@ export class NotificationWorker {
         date: new Date(this.#o.clock()),
         recording,
         countryCode: this.#o.countryCode,
+        timeZone: this.#o.timeZone,
       });
       const signal = AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#o.sendTimeoutMs)]);
       let delivery;
