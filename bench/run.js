@@ -224,7 +224,7 @@ function report(m, echo, steps, lastGood, asterisk, setups) {
     out.push('');
     if (lastGood) {
       out.push(
-        `Last good step: **${lastGood.concurrent} concurrent recording calls** (${lastGood.recvPps} RTP packets/s received = ${f1((100 * lastGood.recvPps) / (echo.best?.inOutPps || 1))} % of the bare echo's in + out rate).`,
+        `Last good step: **${lastGood.concurrent} concurrent recording calls** (${lastGood.recvPps} RTP packets/s received${echo.best?.inOutPps ? ` = ${f1((100 * lastGood.recvPps) / echo.best.inOutPps)} % of the bare echo's in + out rate` : ''}).`,
       );
     } else out.push('No step passed.');
     const stop = steps.at(-1);
