@@ -12,6 +12,7 @@ const TOOLS = [
   { bin: 'ffmpeg', pkg: 'ffmpeg', why: 'checking our audio encoders with an independent decoder' },
   { bin: 'sox', pkg: 'sox', why: 'making test audio' },
   { bin: 'chromium', pkg: 'chromium', why: 'web manager tests in headless Chromium' },
+  { bin: 'baresip', pkg: 'baresip-core', why: 'interoperability test with a real softphone' },
 ];
 
 function has(bin) {
