@@ -26,7 +26,7 @@ const { execFileSync } = require('node:child_process');
 const os = require('node:os');
 const { readFileSync, writeFileSync, existsSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT, BenchServer, runSipp, procSample, startProcessSampler, quantile, histogramQuantiles, sleep } = require('./lib/harness.js');
+const { ROOT, BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, quantile, histogramQuantiles, sleep } = require('./lib/harness.js');
 const { DialInProbe } = require('./lib/dialin-probe.js');
 const { echoCeiling } = require('./lib/dgram-echo.js');
 const { asteriskShapeStep, asteriskRowPassed, asteriskShapeReport } = require('./lib/asterisk-shape.js');
@@ -123,7 +123,8 @@ async function recordingStep(n, frames) {
     const started = performance.now();
     const probes = probeLanes(PROBE_LANES, () => !sampler.running);
     const results = await Promise.all(sipps);
-    const { rssBytes: peakRss, cpu: peakCpu, sockets: peakSockets } = await sampler.stop();
+    const peaks = await sampler.stop();
+    const peakSockets = peaks.sockets;
     const wallS = (performance.now() - started) / 1000;
     const probe = await probes;
     const end = procSample(server.pid);
@@ -162,10 +163,7 @@ async function recordingStep(n, frames) {
       dtmfPinP50: quantile(probe.latencies.afterPin, 0.5),
       dtmfPinP99: quantile(probe.latencies.afterPin, 0.99),
       probeFailures: probe.failures,
-      cpuMsPerCall: ((end.cpuSeconds - base.cpuSeconds) * 1000) / calls,
-      peakCpuPct: peakCpu * 100,
-      rssPerCallKb: (peakRss - base.rssBytes) / 1024 / calls,
-      peakRssMb: peakRss / 2 ** 20,
+      ...resourceFigures(base, end, peaks, calls),
       loopP99: m1.eventLoopDelay.p99Ms,
       wallS,
       serverErrors: errors.length,

@@ -10,7 +10,7 @@
  * records ~21.2 s minus the greeting and beep; each stored WAV must be one contiguous suffix of the three plays
  * (checkRecordingTail).
  */
-const { BenchServer, runSipp, procSample, startProcessSampler, sleep } = require('./harness.js');
+const { BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, sleep } = require('./harness.js');
 const { checkRecordingTail, storedMessages } = require('./recording-check.js');
 
 const SCENARIO = 'load-deposit-asterisk-shape.xml';
@@ -78,7 +78,8 @@ async function asteriskShapeStep(o) {
       }),
     );
     const results = await Promise.all(sipps);
-    const { rssBytes: peakRss, cpu: peakCpu, sockets: peakSockets } = await sampler.stop();
+    const peaks = await sampler.stop();
+    const peakSockets = peaks.sockets;
     await settle(server.db, lines, calls);
     const end = procSample(server.pid);
     const m1 = await server.metrics();
@@ -110,10 +111,7 @@ async function asteriskShapeStep(o) {
       notEndingWithLastFrame: notAtEnd,
       missingInside,
       meanKeptS: messages.length ? (keptFrames * 0.03) / messages.length : NaN,
-      cpuMsPerCall: ((end.cpuSeconds - base.cpuSeconds) * 1000) / calls,
-      peakCpuPct: peakCpu * 100,
-      rssPerCallKb: (peakRss - base.rssBytes) / 1024 / calls,
-      peakRssMb: peakRss / 2 ** 20,
+      ...resourceFigures(base, end, peaks, calls),
       loopP99: m1.eventLoopDelay.p99Ms,
       serverErrors: errors.length,
       firstError: errors[0]?.slice(0, 300),

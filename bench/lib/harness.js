@@ -227,4 +227,14 @@ function startProcessSampler(server) {
   };
 }
 
-module.exports = { ROOT, BenchServer, runSipp, procSample, startProcessSampler, quantile, histogramQuantiles, sleep };
+/** Per-call resource figures of a step: CPU time, peak CPU (% of one core), RSS growth per call, peak RSS. */
+function resourceFigures(base, end, peaks, calls) {
+  return {
+    cpuMsPerCall: ((end.cpuSeconds - base.cpuSeconds) * 1000) / calls,
+    peakCpuPct: peaks.cpu * 100,
+    rssPerCallKb: (peaks.rssBytes - base.rssBytes) / 1024 / calls,
+    peakRssMb: peaks.rssBytes / 2 ** 20,
+  };
+}
+
+module.exports = { ROOT, BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, quantile, histogramQuantiles, sleep };

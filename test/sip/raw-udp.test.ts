@@ -55,6 +55,23 @@ Content-Length: ${Buffer.byteLength(body)}
 ${sdp}`;
 }
 
+/** ACK (CSeq 1) then BYE (CSeq 2) within the dialog the 200 `ok` established. */
+function ackThenBye(callId: string, ok: string, branchPrefix: string): void {
+  const toTag = /To: [^\r\n]*;tag=([^\s;\r\n]+)/.exec(ok)![1];
+  for (const [method, cseq] of [['ACK', 1], ['BYE', 2]] as const) {
+    send(`${method} sip:repondeur@127.0.0.1:${server.sipPort} SIP/2.0
+Via: SIP/2.0/UDP 127.0.0.1:${port()};branch=${branchPrefix}-${method.toLowerCase()}
+From: <sip:0611223344@127.0.0.1>;tag=raw1
+To: <sip:+33912345678@127.0.0.1>;tag=${toTag}
+Call-ID: ${callId}
+CSeq: ${cseq} ${method}
+Max-Forwards: 70
+Content-Length: 0
+
+`);
+  }
+}
+
 describe('raw UDP', () => {
   test('an INVITE retransmitted while ringing gets the last provisional again (§17.2.1), then one 200', async () => {
     const callId = `raw-retrans-${Date.now()}`;
@@ -63,28 +80,8 @@ describe('raw UDP', () => {
     await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 180'));
     send(invite(callId, 'z9hG4bK-raw-1'));
     await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 180'), 2);
-    const ok = await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200'));
-    const toTag = /To: [^\r\n]*;tag=([^\s;\r\n]+)/.exec(ok[0]!)![1];
-    send(`ACK sip:repondeur@127.0.0.1:${server.sipPort} SIP/2.0
-Via: SIP/2.0/UDP 127.0.0.1:${port()};branch=z9hG4bK-raw-ack
-From: <sip:0611223344@127.0.0.1>;tag=raw1
-To: <sip:+33912345678@127.0.0.1>;tag=${toTag}
-Call-ID: ${callId}
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-`);
-    send(`BYE sip:repondeur@127.0.0.1:${server.sipPort} SIP/2.0
-Via: SIP/2.0/UDP 127.0.0.1:${port()};branch=z9hG4bK-raw-bye
-From: <sip:0611223344@127.0.0.1>;tag=raw1
-To: <sip:+33912345678@127.0.0.1>;tag=${toTag}
-Call-ID: ${callId}
-CSeq: 2 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-`);
+    const [ok] = await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200'));
+    ackThenBye(callId, ok!, 'z9hG4bK-raw');
     await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200') && /CSeq: 2 BYE/.test(m));
     expect(inbox.filter((m) => mine(m) && m.startsWith('SIP/2.0 1')).map((m) => m.split('\r\n')[0])).toEqual([
       'SIP/2.0 100 Trying',
@@ -103,19 +100,7 @@ Content-Length: 0
     sock.send(Buffer.concat([Buffer.from(head.replace(/\n/g, '\r\n') + '\r\n\r\n'), Buffer.from(body)]), server.sipPort, '127.0.0.1');
     const [ok] = await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200'), 1, 8000);
     expect(ok).toMatch(/m=audio \d+ RTP\/AVP 0/);
-    const toTag = /To: [^\r\n]*;tag=([^\s;\r\n]+)/.exec(ok!)![1];
-    for (const [method, cseq, branch] of [['ACK', 1, 'z9hG4bK-raw-mp-ack'], ['BYE', 2, 'z9hG4bK-raw-mp-bye']] as const) {
-      send(`${method} sip:repondeur@127.0.0.1:${server.sipPort} SIP/2.0
-Via: SIP/2.0/UDP 127.0.0.1:${port()};branch=${branch}
-From: <sip:0611223344@127.0.0.1>;tag=raw1
-To: <sip:+33912345678@127.0.0.1>;tag=${toTag}
-Call-ID: ${callId}
-CSeq: ${cseq} ${method}
-Max-Forwards: 70
-Content-Length: 0
-
-`);
-    }
+    ackThenBye(callId, ok!, 'z9hG4bK-raw-mp');
     await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200') && /CSeq: 2 BYE/.test(m));
   });
 
