@@ -26,7 +26,7 @@ const { execFileSync } = require('node:child_process');
 const os = require('node:os');
 const { readFileSync, writeFileSync, existsSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT, BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, quantile, histogramQuantiles, sleep } = require('./lib/harness.js');
+const { ROOT, BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, errorFigures, quantile, histogramQuantiles, sleep } = require('./lib/harness.js');
 const { DialInProbe } = require('./lib/dialin-probe.js');
 const { echoCeiling } = require('./lib/dgram-echo.js');
 const { asteriskShapeStep, asteriskRowPassed, asteriskShapeReport } = require('./lib/asterisk-shape.js');
@@ -166,9 +166,7 @@ async function recordingStep(n, frames) {
       ...resourceFigures(base, end, peaks, calls),
       loopP99: m1.eventLoopDelay.p99Ms,
       wallS,
-      serverErrors: errors.length,
-      firstError: errors[0]?.slice(0, 300),
-      sippErrors: results.filter((r) => r.code !== 0).map((r) => r.stderr.slice(-300)),
+      ...errorFigures(errors, results),
     };
   } finally {
     await server.stop();

@@ -10,7 +10,7 @@
  * records ~21.2 s minus the greeting and beep; each stored WAV must be one contiguous suffix of the three plays
  * (checkRecordingTail).
  */
-const { BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, sleep } = require('./harness.js');
+const { BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, errorFigures, sleep } = require('./harness.js');
 const { checkRecordingTail, storedMessages } = require('./recording-check.js');
 
 const SCENARIO = 'load-deposit-asterisk-shape.xml';
@@ -113,9 +113,7 @@ async function asteriskShapeStep(o) {
       meanKeptS: messages.length ? (keptFrames * 0.03) / messages.length : NaN,
       ...resourceFigures(base, end, peaks, calls),
       loopP99: m1.eventLoopDelay.p99Ms,
-      serverErrors: errors.length,
-      firstError: errors[0]?.slice(0, 300),
-      sippErrors: results.filter((r) => r.code !== 0).map((r) => r.stderr.slice(-300)),
+      ...errorFigures(errors, results),
     };
   } finally {
     await server.stop();

@@ -237,4 +237,13 @@ function resourceFigures(base, end, peaks, calls) {
   };
 }
 
-module.exports = { ROOT, BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, quantile, histogramQuantiles, sleep };
+/** What went wrong in a step, for its JSON line: server error logs and SIPp processes that failed. */
+function errorFigures(serverErrors, sippResults) {
+  return {
+    serverErrors: serverErrors.length,
+    firstError: serverErrors[0]?.slice(0, 300),
+    sippErrors: sippResults.filter((r) => r.code !== 0).map((r) => r.stderr.slice(-300)),
+  };
+}
+
+module.exports = { ROOT, BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, errorFigures, quantile, histogramQuantiles, sleep };
