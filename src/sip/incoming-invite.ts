@@ -71,7 +71,19 @@ export class IncomingInvite extends EventEmitter {
     if (this.#final) return;
     const res = createResponse(this.request, status, reason, this.localTag);
     this.#host.decorate(res, this.source);
+    this.#copyRecordRoute(res);
     this.#tx.respond(res);
+  }
+
+  /**
+   * §12.1.1: "When a UAS responds to a request with a response that establishes a dialog (such as a 2xx to
+   * INVITE), the UAS MUST copy all Record-Route header field values from the request into the response
+   * (including the URIs, URI parameters, and any Record-Route header field parameters, whether they are known or
+   * unknown to the UAS) and MUST maintain the order of those values."
+   * A provisional response with our To tag creates an early dialog, so it carries them too.
+   */
+  #copyRecordRoute(res: SipResponse): void {
+    for (const rr of this.request.headers.getAll('Record-Route')) res.headers.append('Record-Route', rr);
   }
 
   /** Final error response (§13.3.1.3 / §13.3.1.2 for 3xx). Ignored after a CANCEL already ended the INVITE. */
@@ -111,6 +123,7 @@ export class IncomingInvite extends EventEmitter {
     res.headers.append('Content-Type', 'application/sdp');
     res.body = Buffer.from(body);
     this.#host.decorate(res, this.source);
+    this.#copyRecordRoute(res);
     if (this.#final) throw new InviteStateError(`INVITE ${this.callId} already has a final response`);
     this.#final = true;
     const state = new UasDialogState(this.request, this.localTag, this.source, this.#cseq);

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { rtpBlock } from './ports.js';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -20,20 +21,7 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-let nextPortBlock = 0;
-
-/** Jest worker number (1, 2, …): keeps the port ranges of parallel test files apart. */
-export const WORKER = Math.max(1, Number(process.env.JEST_WORKER_ID ?? '1'));
-
-/**
- * An RTP range unique to this jest worker and server. SIP and API ports are chosen by the OS (port 0) and read
- * back from the server's 'repondeur listening' log line.
- */
-export function rtpBlock(): { rtpMin: number; rtpMax: number } {
-  const n = nextPortBlock++ % 6;
-  const rtpMin = 36000 + ((WORKER - 1) % 4) * 6000 + n * 1000;
-  return { rtpMin, rtpMax: rtpMin + 998 };
-}
+export { WORKER, rtpBlock } from './ports.js';
 
 export async function startServerProcess(env: Record<string, string> = {}, opts: { dir?: string } = {}): Promise<ServerProcess> {
   const ports = rtpBlock();

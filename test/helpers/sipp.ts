@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, copyFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, WORKER } from './server-process.js';
+import { ROOT } from './server-process.js';
+import { sippPorts } from './ports.js';
 
 export interface SippResult {
   code: number | null;
@@ -37,17 +38,6 @@ export interface SippOptions {
   timeoutMs?: number;
   /** Files (e.g. pcaps) to copy into the working directory under the given name. */
   files?: Record<string, string>;
-}
-
-/**
- * SIPp's own ports, apart per jest worker and below the OS's ephemeral range (32768+), so that no socket the OS
- * hands out can take them: SIP 6100–10099, media 15200–30190 (SIPp uses a few ports from -mp up).
- */
-let nextCall = 0;
-function sippPorts(): { sip: number; media: number } {
-  const i = nextCall++;
-  const w = (WORKER - 1) % 3;
-  return { sip: 6100 + w * 1000 + (i % 1000), media: 15200 + w * 5000 + (i % 500) * 10 };
 }
 
 export function scenarioPath(name: string): string {
