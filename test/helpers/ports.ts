@@ -3,8 +3,9 @@
  * 32768–60999), so that no socket the OS hands out (SIP/API port 0, SIPp's and the test UAs' own sockets) can ever
  * take one, and each jest worker gets a slot of its own so that parallel test files never share a port.
  *
- * `REPONDEUR_TEST_SLOT` (0–3, default 0) shifts a whole jest run by two slots, so that up to four test runs (say,
- * two checkouts on one machine) can run side by side.
+ * `REPONDEUR_TEST_SLOT` (0–7, default 0) is the slot of jest worker 1; worker 2 takes the next one. Test runs side
+ * by side on one machine (say, two checkouts) pick slots apart: `npm test` uses 0 and 1, a `--runInBand` run on
+ * slot 5 uses 5 alone.
  *
  * Slot s (0–7) owns 3000 ports from 8000 + 3000·s:
  *   +0    … +199   SIPp's SIP ports (one per SIPp run, cycling)
@@ -12,8 +13,8 @@
  *   +800  … +2959  six RTP ranges of 360 ports for the servers a test file starts (180 calls each)
  */
 export const WORKER = Math.max(1, Number(process.env.JEST_WORKER_ID ?? '1'));
-const RUN_SLOT = Math.min(3, Math.max(0, Number(process.env.REPONDEUR_TEST_SLOT ?? '0') || 0));
-const SLOT = ((WORKER - 1) % 2) + RUN_SLOT * 2;
+const RUN_SLOT = Math.min(7, Math.max(0, Number(process.env.REPONDEUR_TEST_SLOT ?? '0') || 0));
+const SLOT = (RUN_SLOT + ((WORKER - 1) % 2)) % 8;
 const BASE = 8000 + SLOT * 3000;
 
 let nextSipp = 0;
