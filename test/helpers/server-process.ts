@@ -23,6 +23,12 @@ export interface ServerProcess {
 
 export { WORKER, rtpBlock } from './ports.js';
 
+/** Every server process still running: killed when the test process exits, whatever the path that got there. */
+const LIVE = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of LIVE) c.kill('SIGKILL');
+});
+
 export async function startServerProcess(env: Record<string, string> = {}, opts: { dir?: string } = {}): Promise<ServerProcess> {
   const ports = rtpBlock();
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'repondeur-test-'));
@@ -63,6 +69,8 @@ export async function startServerProcess(env: Record<string, string> = {}, opts:
     stderr += d.toString('utf8');
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  LIVE.add(child);
+  child.once('exit', () => LIVE.delete(child));
 
   const waitForLog: ServerProcess['waitForLog'] = (pred, timeoutMs = 15000) =>
     new Promise((res, rej) => {
@@ -90,7 +98,15 @@ export async function startServerProcess(env: Record<string, string> = {}, opts:
       });
     });
 
-  const listening = await waitForLog((l) => l.msg === 'repondeur listening', 30000);
+  // The readiness signal: a loaded machine may take long to start a server, and a server that dies is seen at once
+  // (waitForLog rejects on exit), so the bound is generous. On any failure the process is killed, never left behind.
+  let listening: Record<string, unknown>;
+  try {
+    listening = await waitForLog((l) => l.msg === 'repondeur listening', 120000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   const sipPort = Number(/:(\d+)$/.exec(String(listening.sip))?.[1]);
   const apiPort = Number(/:(\d+)\/?$/.exec(String(listening.api ?? ''))?.[1] ?? 0);
   if (!sipPort) throw new Error(`cannot read the SIP port from ${JSON.stringify(listening)}`);
