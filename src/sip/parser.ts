@@ -292,8 +292,29 @@ export class StreamFramer {
   }
 
   push(chunk: Buffer): FramedItem[] {
+    const { items, error } = this.pushAll(chunk);
+    if (error) throw error;
+    return items;
+  }
+
+  /**
+   * Like {@link push}, but never throws: `items` holds every message that became complete before the stream
+   * turned unframeable, so each can still be answered before the connection is closed; `error` is set then.
+   */
+  pushAll(chunk: Buffer): { items: FramedItem[]; error?: SipParseError } {
+    const items: FramedItem[] = [];
+    try {
+      this.#frame(chunk, items);
+      return { items };
+    } catch (e) {
+      this.#buf = Buffer.alloc(0);
+      this.#scanned = 0;
+      return { items, error: e instanceof SipParseError ? e : new SipParseError('Unframeable stream') };
+    }
+  }
+
+  #frame(chunk: Buffer, out: FramedItem[]): void {
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    const out: FramedItem[] = [];
     for (;;) {
       const buf = this.#buf;
       if (buf.length === 0) break;
@@ -329,7 +350,6 @@ export class StreamFramer {
       out.push({ message: buf.subarray(0, total) });
       this.#consume(total);
     }
-    return out;
   }
 
   #consume(n: number): void {
