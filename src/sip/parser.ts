@@ -140,7 +140,12 @@ export function parseMessage(buf: Buffer, limits: ParseLimits = {}): SipMessage 
       else errors.add('Malformed Request-Line');
     }
     if (!URI_SCHEME.test(request.uri)) errors.add('Malformed Request-URI');
-    else if (/^sips?:/i.test(request.uri)) errors.catching(() => parseUri(request!.uri), 'Malformed Request-URI');
+    else if (/^sips?:/i.test(request.uri)) {
+      errors.catching(() => {
+        // §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11 escruri: answered 400).
+        if (parseUri(request!.uri).headers.size > 0) throw new SipParseError('headers not allowed');
+      }, 'Malformed Request-URI');
+    }
   } else {
     // §7.1: "Request-Line = Method SP Request-URI SP SIP-Version CRLF" — "The elements are separated by single SP
     // characters" (RFC 4475 §3.1.2.7 lwsruri, §3.1.2.8 lwsstart, §3.1.2.9 trws): not a valid request, but its
