@@ -239,8 +239,10 @@ describe('parseMessage: header fields', () => {
   });
 
   test('escaped and unusual Request-URIs parse', () => {
-    const buf = crlf(['INVITE sip:sips%3Auser%40example.com@example.net;lr?Subject=x SIP/2.0', ...BASE]);
-    expect((parseMessage(buf) as SipRequest).uri).toBe('sip:sips%3Auser%40example.com@example.net;lr?Subject=x');
+    const buf = crlf(['INVITE sip:sips%3Auser%40example.com@example.net;lr SIP/2.0', ...BASE]);
+    expect((parseMessage(buf) as SipRequest).uri).toBe('sip:sips%3Auser%40example.com@example.net;lr');
+    // §19.1.1: headers are not allowed in a Request-URI (RFC 4475 escruri).
+    expect(parseError(crlf(['INVITE sip:user@example.net;lr?Subject=x SIP/2.0', ...BASE])).reason).toMatch(/Malformed Request-URI: headers not allowed/);
     const bad = crlf(['INVITE sip:user@exa%zzmple.com SIP/2.0', ...BASE]);
     expect(parseError(bad).reason).toMatch(/Malformed Request-URI/);
   });
