@@ -136,7 +136,9 @@ export class UasDialogState {
       if (parseUri(first).params.has('lr')) {
         for (const r of this.#routeSet) h.append('Route', r);
       } else {
-        requestUri = first.replace(/;(method|maddr|ttl|transport|lr)(=[^;?>]*)?/gi, '').replace(/\?.*$/, '');
+        // §19.1.1 table: of the URI components, only "method" and headers are not allowed in a Request-URI.
+        const noHeaders = first.split('?')[0]!;
+        requestUri = noHeaders.split(';').filter((p, i) => i === 0 || !/^method(=|$)/i.test(p)).join(';');
         for (const r of this.#routeSet.slice(1)) h.append('Route', r);
         h.append('Route', `<${this.#remoteTarget}>`);
       }

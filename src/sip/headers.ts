@@ -110,9 +110,14 @@ export interface Via {
 }
 
 const SENT_PROTOCOL = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s*/i;
+const OTHER_VERSION = /^SIP[ \t]*\/[ \t]*\d{1,5}\.\d{1,5}[ \t]*\//i;
 export function parseVia(value: string): Via {
   const m = SENT_PROTOCOL.exec(value.trim());
-  if (!m) throw new SipParseError('Malformed Via sent-protocol');
+  if (!m) {
+    // §8.2 / RFC 4475 §3.1.2.18 "badvers": a well-formed sent-protocol naming another SIP version is a 505.
+    if (OTHER_VERSION.test(value.trim())) throw new SipParseError('Version Not Supported', 505);
+    throw new SipParseError('Malformed Via sent-protocol');
+  }
   const rest = value.trim().slice(m[0].length);
   const semi = rest.indexOf(';');
   const sentBy = semi < 0 ? rest : rest.slice(0, semi);

@@ -9,6 +9,7 @@
 import { createRequest, createResponseMessage, Headers, type SipMessage, type SipRequest } from './message.js';
 import { parseCSeq, parseNameAddr, parseVia, printable, SipParseError, splitTopLevel, TOKEN } from './headers.js';
 import { parseUri } from './uri.js';
+import { longestWspRun, trimWsp, unfoldLines, wspWords } from './scan.js';
 
 export { SipParseError } from './headers.js';
 export type { SipParseStatus } from './headers.js';
@@ -20,12 +21,18 @@ export interface ParseLimits {
   maxHeaders?: number;
   /** Length of one unfolded header line (default 8192). */
   maxHeaderLineBytes?: number;
+  /** Longest run of spaces/tabs anywhere in the header section (default 1024). */
+  maxWhitespaceRun?: number;
+  /** Header field values after list headers are split on commas (default 512). */
+  maxHeaderValues?: number;
 }
 
 export const DEFAULT_PARSE_LIMITS: Readonly<Required<ParseLimits>> = {
   maxMessageBytes: 65535,
   maxHeaders: 128,
   maxHeaderLineBytes: 8192,
+  maxWhitespaceRun: 1024,
+  maxHeaderValues: 512,
 };
 
 /**
@@ -61,6 +68,7 @@ const MANDATORY = ['Via', 'From', 'To', 'Call-ID', 'CSeq'];
 const REQUEST_LINE = /^([A-Za-z0-9\-.!%*_+`'~]+) (\S+) (\S+)$/;
 const STATUS_LINE = /^(SIP\/\d+\.\d+) (\d{3})(?: (.*))?$/i;
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+\-.]*:[^\s<>]+$/;
+const CALL_ID = /^[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+)?$/;
 
 /** Where the header section ends (the empty line) and where the body starts, as byte offsets. */
 function findHeaderEnd(buf: Buffer, from: number): { headEnd: number; bodyStart: number } | undefined {
@@ -69,21 +77,6 @@ function findHeaderEnd(buf: Buffer, from: number): { headEnd: number; bodyStart:
   if (crlf < 0 && lf < 0) return undefined;
   if (lf < 0 || (crlf >= 0 && crlf < lf)) return { headEnd: crlf, bodyStart: crlf + 4 };
   return { headEnd: lf, bodyStart: lf + 2 };
-}
-
-/**
- * §7.3.1: "Header fields can be extended over multiple lines by preceding each extra line with at least one
- * SP or horizontal tab (HT). The line break and the whitespace at the beginning of the next line are treated as
- * a single SP character."
- */
-function unfold(head: string): string[] {
-  const lines: string[] = [];
-  for (const line of head.split(/\r?\n/)) {
-    if ((line.startsWith(' ') || line.startsWith('\t')) && lines.length > 1) {
-      lines[lines.length - 1] = `${lines[lines.length - 1]!.replace(/[ \t]+$/, '')} ${line.replace(/^[ \t]+/, '')}`;
-    } else lines.push(line);
-  }
-  return lines;
 }
 
 /** Remembers the first error of each kind while parsing carries on to build a best-effort request. */
@@ -100,7 +93,9 @@ class ErrorCollector {
     try {
       fn();
     } catch (e) {
-      this.add(e instanceof SipParseError ? `${context}: ${e.reason}` : context);
+      // RFC 4475 §3.1.2.18 "badvers" (a SIP/7.0 Via): the version problem wins, answered 505.
+      if (e instanceof SipParseError && e.status === 505) this.version ??= e;
+      else this.add(e instanceof SipParseError ? `${context}: ${e.reason}` : context);
     }
   }
 
@@ -120,14 +115,17 @@ export function parseMessage(buf: Buffer, limits: ParseLimits = {}): SipMessage 
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   if (start === buf.length) throw new SipParseError('Empty message');
   const end = findHeaderEnd(buf, start) ?? { headEnd: buf.length, bodyStart: buf.length };
-  const lines = unfold(buf.toString('utf8', start, end.headEnd));
+  const head = buf.toString('utf8', start, end.headEnd);
+  // Issue 11: hard limits, each checked in one linear pass.
+  if (longestWspRun(head) > lim.maxWhitespaceRun) errors.add('Whitespace Run Too Long');
+  const { lines, lineCount } = unfoldLines(head, lim.maxHeaders);
 
   // Start line (§7.1, §7.2).
   const startLine = lines[0]!;
   let request: { method: string; uri: string } | undefined;
   let status: { code: number; reason: string } | undefined;
-  const statusMatch = STATUS_LINE.exec(startLine);
-  const requestMatch = statusMatch ? null : REQUEST_LINE.exec(startLine);
+  const statusMatch = startLine.length <= lim.maxHeaderLineBytes ? STATUS_LINE.exec(startLine) : null;
+  const requestMatch = statusMatch || startLine.length > lim.maxHeaderLineBytes ? null : REQUEST_LINE.exec(startLine);
   if (statusMatch) {
     // §7.1: "The SIP-Version string is case-insensitive, but implementations MUST send upper-case."
     if (statusMatch[1]!.toUpperCase() !== 'SIP/2.0') throw new SipParseError('Version Not Supported', 505);
@@ -142,15 +140,28 @@ export function parseMessage(buf: Buffer, limits: ParseLimits = {}): SipMessage 
       else errors.add('Malformed Request-Line');
     }
     if (!URI_SCHEME.test(request.uri)) errors.add('Malformed Request-URI');
-    else if (/^sips?:/i.test(request.uri)) errors.catching(() => parseUri(request!.uri), 'Malformed Request-URI');
+    else if (/^sips?:/i.test(request.uri)) {
+      errors.catching(() => {
+        // §19.1.1 table: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11 escruri: answered 400).
+        if (parseUri(request!.uri).headers.size > 0) throw new SipParseError('headers not allowed');
+      }, 'Malformed Request-URI');
+    }
   } else {
-    throw new SipParseError('Malformed start line');
+    // §7.1: "Request-Line = Method SP Request-URI SP SIP-Version CRLF" — "The elements are separated by single SP
+    // characters" (RFC 4475 §3.1.2.7 lwsruri, §3.1.2.8 lwsstart, §3.1.2.9 trws): not a valid request, but its
+    // words still say what it was, so it can be answered 400 (or 505 for another version).
+    const words = startLine.length <= lim.maxHeaderLineBytes ? wspWords(startLine) : [];
+    const version = words.at(-1)?.toUpperCase() ?? '';
+    if (words.length < 3 || !TOKEN.test(words[0]!) || !/^SIP\/\d+\.\d+$/.test(version)) throw new SipParseError('Malformed start line');
+    request = { method: words[0]!, uri: words.slice(1, -1).join(' ') };
+    if (version !== 'SIP/2.0') errors.version = new SipParseError('Version Not Supported', 505);
+    errors.add('Malformed Request-Line (elements must be separated by single SP)');
   }
 
   // Header fields (§7.3).
   const headers = new Headers();
-  const fieldLines = lines.length - 1;
-  if (fieldLines > lim.maxHeaders) errors.add('Too Many Headers');
+  if (lineCount - 1 > lim.maxHeaders) errors.add('Too Many Headers');
+  let values = 0;
   for (let i = 1; i < lines.length && i <= lim.maxHeaders; i++) {
     const line = lines[i]!;
     if (Buffer.byteLength(line) > lim.maxHeaderLineBytes) {
@@ -159,18 +170,23 @@ export function parseMessage(buf: Buffer, limits: ParseLimits = {}): SipMessage 
     }
     // §7.3.1: header = field-name HCOLON field-value; HCOLON = *( SP / HTAB ) ":" SWS
     const colon = line.indexOf(':');
-    const rawName = colon < 0 ? '' : line.slice(0, colon).replace(/[ \t]+$/, '');
+    const rawName = colon < 0 ? '' : trimWsp(line.slice(0, colon));
     if (!TOKEN.test(rawName)) {
       errors.add(`Malformed header line "${printable(line, 30)}"`);
       continue;
     }
     const name = COMPACT_FORMS[rawName.toLowerCase()] ?? rawName;
-    const value = line.slice(colon + 1).trim();
+    const value = trimWsp(line.slice(colon + 1));
+    let parts: string[] = [value];
     if (LIST_HEADERS.has(name.toLowerCase()) && value.includes(',')) {
-      let parts: string[] = [value];
       errors.catching(() => (parts = splitTopLevel(value, ',').filter((p) => p !== '')), `Malformed ${name}`);
-      for (const p of parts) headers.append(name, p);
-    } else headers.append(name, value);
+    }
+    values += parts.length;
+    if (values > lim.maxHeaderValues) {
+      errors.add('Too Many Header Values');
+      break;
+    }
+    for (const p of parts) headers.append(name, p);
   }
 
   const body = readBody(buf, end.bodyStart, headers, errors);
@@ -225,8 +241,10 @@ function validateHeaders(headers: Headers, method: string | undefined, errors: E
     if (c !== '*') errors.catching(() => parseNameAddr(c), 'Malformed Contact');
   }
   const callId = headers.get('Call-ID');
-  // §25.1: callid = word [ "@" word ]
-  if (callId !== undefined && !/^[^\s"<>]+$/.test(callId)) errors.add('Malformed Call-ID');
+  // §25.1: callid = word [ "@" word ]; word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" /
+  // "~" / "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}" ) — so <, > and " are
+  // allowed (RFC 4475 §3.1.1.2 intmeth).
+  if (callId !== undefined && !CALL_ID.test(callId)) errors.add('Malformed Call-ID');
   const cseq = headers.get('CSeq');
   if (cseq !== undefined) {
     errors.catching(() => {
@@ -242,14 +260,13 @@ function validateHeaders(headers: Headers, method: string | undefined, errors: E
   }
 }
 
-/** The request as far as it could be read, if it has what a response needs (§8.2.6.2) and a usable top Via. */
+/**
+ * The request as far as it could be read, if a response can be routed back: it needs its start line and a Via
+ * (§8.2.6.2 copies Via, From, To, Call-ID and CSeq; the missing ones are simply absent from the 400). When the
+ * top Via itself is unreadable the transport answers the source address the request came from.
+ */
 function partialRequest(method: string, uri: string, headers: Headers): SipRequest | undefined {
-  for (const name of MANDATORY) if (!headers.has(name)) return undefined;
-  try {
-    parseVia(headers.get('Via')!);
-  } catch {
-    return undefined;
-  }
+  if (!headers.has('Via')) return undefined;
   return createRequest(method, uri, headers);
 }
 
@@ -292,8 +309,29 @@ export class StreamFramer {
   }
 
   push(chunk: Buffer): FramedItem[] {
+    const { items, error } = this.pushAll(chunk);
+    if (error) throw error;
+    return items;
+  }
+
+  /**
+   * Like {@link push}, but never throws: `items` holds every message that became complete before the stream
+   * turned unframeable, so each can still be answered before the connection is closed; `error` is set then.
+   */
+  pushAll(chunk: Buffer): { items: FramedItem[]; error?: SipParseError } {
+    const items: FramedItem[] = [];
+    try {
+      this.#frame(chunk, items);
+      return { items };
+    } catch (e) {
+      this.#buf = Buffer.alloc(0);
+      this.#scanned = 0;
+      return { items, error: e instanceof SipParseError ? e : new SipParseError('Unframeable stream') };
+    }
+  }
+
+  #frame(chunk: Buffer, out: FramedItem[]): void {
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    const out: FramedItem[] = [];
     for (;;) {
       const buf = this.#buf;
       if (buf.length === 0) break;
@@ -329,7 +367,6 @@ export class StreamFramer {
       out.push({ message: buf.subarray(0, total) });
       this.#consume(total);
     }
-    return out;
   }
 
   #consume(n: number): void {

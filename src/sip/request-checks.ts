@@ -49,5 +49,26 @@ export function checkRequest(req: SipRequest): RequestProblem | null {
     const encoding = (req.headers.get('Content-Encoding') ?? 'identity').trim().toLowerCase();
     if (encoding !== 'identity') return { status: 415, reason: 'Unsupported Content-Encoding', headers: { 'Accept-Encoding': 'identity' } };
   }
+  // Our 2xx to an INVITE always carries SDP. §20.1: "If no Accept header field is present, the server SHOULD
+  // assume a default value of application/sdp." §21.4.7 406 Not Acceptable: "The resource identified by the
+  // request is only capable of generating response entities that have content characteristics not acceptable
+  // according to the Accept header field sent in the request." (RFC 4475 §3.3.9 sdp01.) The parser has split
+  // Accept into one value per media range; an empty Accept accepts nothing.
+  if (req.method === 'INVITE' && req.headers.has('Accept') && !acceptsSdp(req.headers.getAll('Accept'))) {
+    return { status: 406, reason: 'Not Acceptable', headers: { Accept: 'application/sdp' } };
+  }
   return null;
+}
+
+/** True when one media range of the Accept values covers application/sdp (with a q other than 0). */
+function acceptsSdp(values: string[]): boolean {
+  for (const value of values) {
+    for (const range of value.split(',')) {
+      const [type, ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+      if (type !== 'application/sdp' && type !== 'application/*' && type !== '*/*') continue;
+      const q = params.find((p) => p.startsWith('q='));
+      if (q === undefined || Number(q.slice(2)) > 0) return true;
+    }
+  }
+  return false;
 }

@@ -12,6 +12,7 @@
  * This module is the bottom of the parsing stack (headers.ts and parser.ts build on it), so it also holds the
  * error type and the host/port grammar they share.
  */
+import { isIPv6 } from 'node:net';
 import type { SipRequest } from './message.js';
 
 /** What a 4xx/5xx answer to a malformed message should be (RFC 3261 §21.4.1, §21.5.6, §21.5.7). */
@@ -49,7 +50,8 @@ export function parseHostPort(s: string): { host: string; port?: number } {
     const close = text.indexOf(']');
     if (close < 0) throw new SipParseError('Unterminated IPv6 reference');
     host = text.slice(1, close);
-    if (!IPV6_CHARS.test(host) || !host.includes(':')) throw new SipParseError('Invalid IPv6 reference');
+    // RFC 5118 §4.10: "2001:db8:::192.0.2.1" (three colons) is not an IPv6address; node:net checks the RFC 4291 form.
+    if (!IPV6_CHARS.test(host) || !host.includes(':') || !isIPv6(host)) throw new SipParseError('Invalid IPv6 reference');
     rest = text.slice(close + 1).trim();
   } else {
     const colon = text.indexOf(':');

@@ -71,6 +71,8 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
       logger: this.logger,
     });
     this.#transport.on('message', (msg: SipMessage, source: Peer) => this.#receive(msg, source));
+    // §8.1.3.1 / §17.1.4 / §17.2.4: transport failures reach the transactions that were using that peer.
+    this.#transport.on('transportError', (dest: Peer, err: Error) => this.#layer.transportError(dest, err));
   }
 
   /** Live dialogs (for tests, metrics and shutdown). */

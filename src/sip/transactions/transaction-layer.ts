@@ -11,6 +11,7 @@ import { clientKey, hasMagicCookie, legacyServerKey, parseCSeq, parseTopVia, ser
 import { NonInviteClientTransaction, type ClientContext, type NonInviteClientEvents } from './non-invite-client.js';
 import { NonInviteServerTransaction } from './non-invite-server.js';
 import { resolveTimers, type TimerValues } from './timers.js';
+import { normalizeAddress } from '../transport/response-route.js';
 
 export { newBranch } from './keys.js';
 
@@ -35,6 +36,11 @@ export interface TransactionLayerContext {
   /** Sends a response of a server transaction back to where the request came from (§18.2.2). */
   sendResponse(res: SipResponse, source: Peer): void;
   logger?: Logger;
+}
+
+/** Same transport, address and port (the connection id is ignored: a failed connect has none yet). */
+function samePeer(a: Peer, b: Peer): boolean {
+  return a.transport === b.transport && a.port === b.port && normalizeAddress(a.address) === normalizeAddress(b.address);
 }
 
 /** §18: TCP is our reliable transport; UDP needs the retransmission timers. */
@@ -174,6 +180,37 @@ export class TransactionLayer {
     if (!tx) return false;
     tx.receiveResponse(res);
     return true;
+  }
+
+  /**
+   * The transport reported that a message to `dest` could not be sent (it reports asynchronously: a UDP send
+   * error, a refused or dropped TCP connection). Every live transaction talking to that peer is told.
+   * Client side, §8.1.3.1: "If a fatal transport error is reported by the transport layer ... the condition MUST be
+   * treated as if a 503 (Service Unavailable) status code has been received" and §17.1.4: "the client transaction
+   * SHOULD inform the TU that a transport failure has occurred, and the client transaction SHOULD transition
+   * directly to the "Terminated" state."
+   * Server side, §17.2.4: "If the transport layer ... fails, [the server transaction] SHOULD try alternate
+   * transports and addresses per §18.4 ... if those should all fail, the server transaction SHOULD inform the TU
+   * that a failure has occurred, and SHOULD transition to the terminated state." We have no alternate address for
+   * a response (it goes where the request came from, §18.2.2), so the transaction terminates. Returns how many
+   * transactions were told.
+   */
+  transportError(dest: Peer, error: Error): number {
+    let told = 0;
+    for (const tx of [...this.#clients.values()]) {
+      if (samePeer(tx.destination, dest)) {
+        tx.transportError(error);
+        told++;
+      }
+    }
+    for (const tx of [...this.#servers.values()]) {
+      if (samePeer(tx.source, dest)) {
+        tx.transportError(error);
+        told++;
+      }
+    }
+    this.#logger?.debug({ dest, err: error.message, transactions: told }, 'transport error given to transactions');
+    return told;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { SipParseError, StreamFramer, type FramerLimits } from '../parser.js';
+import { type SipParseError, StreamFramer, type FramerLimits } from '../parser.js';
 import { normalizeAddress } from './response-route.js';
 
 /** What a {@link TcpConnection} reports to its owner. */
@@ -107,19 +107,16 @@ export class TcpConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#closing) return;
-    let items;
-    try {
-      items = this.#framer.push(chunk);
-    } catch (e) {
-      const err = e instanceof SipParseError ? e : new SipParseError('Unframeable stream');
-      this.#handlers.framingError(this, err);
-      this.close();
-      return;
-    }
+    // §18.3 / §8.2: every whole message read before the garbage is still answered, then the connection is closed.
+    const { items, error } = this.#framer.pushAll(chunk);
     for (const item of items) {
+      if (this.#closing) return;
       if ('keepalive' in item) this.#socket.write(PONG);
       else this.#handlers.message(this, item.message);
-      if (this.#closing) return;
+    }
+    if (error && !this.#closing) {
+      this.#handlers.framingError(this, error);
+      this.close();
     }
   }
 }

@@ -218,15 +218,30 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       return;
     }
     try {
-      stampTopVia(req, source);
+      let viaUsable = true;
+      try {
+        stampTopVia(req, source);
+      } catch {
+        viaUsable = false;
+      }
       const reason = e.status === 400 ? printable(e.reason, 100) : REASON_PHRASES[e.status]!;
       const res = createResponse(req, e.status, reason, randomBytes(6).toString('hex'));
       res.headers.append('Warning', `399 ${this.viaSentBy(source.transport)} "${printable(e.reason, 100)}"`);
       this.#log.debug({ source, status: e.status, reason: e.reason }, 'malformed SIP request answered');
-      this.sendResponse(res, source);
+      if (viaUsable) this.sendResponse(res, source);
+      // RFC 4475 §3.1.2.10 badinv01, §3.1.2.18 badvers: the top Via cannot be read to route by §18.2.2, so the
+      // answer goes back where the request came from (the RFC 3581 rport behaviour, on the same connection for TCP).
+      else this.#sendToSource(res, source);
     } catch (err) {
       this.#log.debug({ err, source }, 'could not answer malformed SIP request');
     }
+  }
+
+  #sendToSource(res: SipResponse, source: Peer): void {
+    const buf = serialize(res);
+    if (source.transport === 'UDP') return this.#sendUdp(buf, source);
+    const conn = source.connectionId === undefined ? undefined : this.#connections.get(source.connectionId);
+    if (!conn?.write(buf)) this.emit('transportError', source, new Error('connection of a malformed request is gone'));
   }
 
   #sendUdp(buf: Buffer, dest: Peer): void {

@@ -183,10 +183,18 @@ describe('parseMessage: header fields', () => {
     expect((parseMessage(buf) as SipRequest).headers.getAll('Contact')).toEqual(['*']);
   });
 
-  test.each(['Via', 'From', 'To', 'Call-ID', 'CSeq'])('missing %s is an error naming it', (name) => {
+  test.each(['From', 'To', 'Call-ID', 'CSeq'])('missing %s is an error naming it, still answerable from its Via', (name) => {
     const base = BASE.filter((l) => !l.startsWith(`${name}:`));
     const err = parseError(invite([], '', base));
     expect(err.reason).toBe(`Missing ${name} header`);
+    expect(err.status).toBe(400);
+    expect(err.partial?.headers.getAll('Via')).toHaveLength(1);
+    expect(err.partial?.headers.has(name)).toBe(false);
+  });
+
+  test('missing Via is an error with no partial: a response could not be routed', () => {
+    const err = parseError(invite([], '', BASE.filter((l) => !l.startsWith('Via:'))));
+    expect(err.reason).toBe('Missing Via header');
     expect(err.partial).toBeUndefined();
   });
 
@@ -210,11 +218,11 @@ describe('parseMessage: header fields', () => {
     expect(parseError(invite([], '', bigMf)).reason).toBe('Invalid Max-Forwards');
   });
 
-  test('malformed Via and From are errors; a bad top Via leaves no partial', () => {
+  test('malformed Via and From are errors; a bad top Via still leaves a partial (answered to the source)', () => {
     const badVia = BASE.map((l) => (l.startsWith('Via') ? 'Via: SIP/2.0/UDP' : l));
     const e1 = parseError(invite([], '', badVia));
     expect(e1.reason).toMatch(/^Malformed Via/);
-    expect(e1.partial).toBeUndefined();
+    expect(e1.partial?.headers.get('Via')).toBe('SIP/2.0/UDP');
     const badFrom = BASE.map((l) => (l.startsWith('From') ? 'From: "unterminated <sip:a@b>' : l));
     const e2 = parseError(invite([], '', badFrom));
     expect(e2.reason).toMatch(/^Malformed From/);
@@ -231,8 +239,10 @@ describe('parseMessage: header fields', () => {
   });
 
   test('escaped and unusual Request-URIs parse', () => {
-    const buf = crlf(['INVITE sip:sips%3Auser%40example.com@example.net;lr?Subject=x SIP/2.0', ...BASE]);
-    expect((parseMessage(buf) as SipRequest).uri).toBe('sip:sips%3Auser%40example.com@example.net;lr?Subject=x');
+    const buf = crlf(['INVITE sip:sips%3Auser%40example.com@example.net;lr SIP/2.0', ...BASE]);
+    expect((parseMessage(buf) as SipRequest).uri).toBe('sip:sips%3Auser%40example.com@example.net;lr');
+    // §19.1.1: headers are not allowed in a Request-URI (RFC 4475 escruri).
+    expect(parseError(crlf(['INVITE sip:user@example.net;lr?Subject=x SIP/2.0', ...BASE])).reason).toMatch(/Malformed Request-URI: headers not allowed/);
     const bad = crlf(['INVITE sip:user@exa%zzmple.com SIP/2.0', ...BASE]);
     expect(parseError(bad).reason).toMatch(/Malformed Request-URI/);
   });

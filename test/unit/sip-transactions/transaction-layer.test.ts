@@ -1,4 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
+import { once } from 'node:events';
+import net from 'node:net';
+import pino from 'pino';
+import { systemClock } from '../../../src/sip/clock.js';
+import type { Peer } from '../../../src/sip/message.js';
+import { SipTransport } from '../../../src/sip/transport/transport.js';
 import type { SipResponse } from '../../../src/sip/message.js';
 import { createResponse } from '../../../src/sip/response.js';
 import { InviteServerTransaction } from '../../../src/sip/transactions/invite-server.js';
@@ -186,5 +192,68 @@ describe('TransactionLayer client side', () => {
     expect(wire.requestTimes('OPTIONS')).toEqual([0, 100, 300, 700]);
     expect(() => setup({ T1: -1 })).toThrow(TimerConfigError);
     expect(() => setup({ T1: 5000 })).toThrow(/T1 \(5000 ms\) exceeds T2/);
+  });
+});
+
+describe('TransactionLayer transport errors (RFC 3261 §8.1.3.1, §17.1.4, §17.2.4)', () => {
+  test('a transport error for a peer ends its client transactions at once, as a 503 would, and no other', () => {
+    const { wire, layer } = setup();
+    const failed: unknown[] = [];
+    let timeouts = 0;
+    const events = { onResponse: () => undefined, onTimeout: () => void timeouts++, onTransportError: (e: unknown) => void failed.push(e) };
+    const other: typeof UDP_PEER = { ...UDP_PEER, port: 5070 };
+    const toFailing = layer.sendRequest(makeRequest('BYE', { branch: newBranch(), toTag: 'x' }), UDP_PEER, events);
+    const toOther = layer.sendRequest(makeRequest('BYE', { branch: newBranch(), toTag: 'y' }), other, events);
+    const boom = new Error('ECONNREFUSED');
+    expect(layer.transportError({ transport: 'UDP', address: '192.0.2.10', port: 5060 }, boom)).toBe(1);
+    expect(failed).toEqual([boom]);
+    expect(toFailing.state).toBe('Terminated');
+    expect(toOther.state).not.toBe('Terminated');
+    expect(layer.size).toBe(1);
+    expect(timeouts).toBe(0);
+    wire.clock.advance(500);
+    expect(wire.requestTimes('BYE').length).toBe(3); // the other one keeps retransmitting; the failed one does not
+  });
+
+  test('a transport error for the source of a server transaction terminates it (no alternate address for a response)', () => {
+    const { wire, layer } = setup();
+    const tx = newTx(layer.receiveRequest(makeRequest('INVITE', { branch: 'z9hG4bK-te' }), TCP_PEER));
+    const errors: unknown[] = [];
+    (tx as InviteServerTransaction).subscribe({ onTransportError: (e) => void errors.push(e) });
+    // A failed connect has no connection id: the match is on transport, address and port.
+    expect(layer.transportError({ transport: 'TCP', address: '192.0.2.10', port: 5060 }, new Error('reset'))).toBe(1);
+    expect(tx.state).toBe('Terminated');
+    expect(errors).toHaveLength(1);
+    expect(layer.size).toBe(0);
+    expect(wire.clock.pending).toBe(0);
+  });
+
+  test('a real TCP connect refusal from SipTransport reaches the client transaction', async () => {
+    const probe = net.createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const transport = new SipTransport({ host: '127.0.0.1', port: 0, transports: ['tcp'], logger: pino({ level: 'silent' }) });
+    await transport.start();
+    try {
+      const layer = new TransactionLayer({
+        clock: systemClock,
+        send: (m, d) => transport.send(m, d),
+        sendResponse: (r, s) => transport.sendResponse(r, s),
+      });
+      transport.on('transportError', (dest: Peer, err: Error) => layer.transportError(dest, err));
+      const failure = new Promise<unknown>((resolve) => {
+        layer.sendRequest(makeRequest('OPTIONS', { branch: newBranch(), transport: 'TCP' }), { transport: 'TCP', address: '127.0.0.1', port }, {
+          onResponse: () => undefined,
+          onTimeout: () => resolve('timeout'),
+          onTransportError: (e) => resolve(e),
+        });
+      });
+      expect(String(await failure)).toMatch(/ECONNREFUSED/);
+      expect(layer.size).toBe(0);
+    } finally {
+      await transport.stop();
+    }
   });
 });

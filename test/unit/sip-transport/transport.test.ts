@@ -217,6 +217,21 @@ describe('SipTransport over TCP', () => {
     expect(out).toMatch(/Warning: 399 [^\r]* "Missing Content-Length"/);
   });
 
+  test('a whole message followed in the same read by unframeable bytes is answered before the close', async () => {
+    const sock = await connect();
+    const rx = tcpCollector(sock);
+    transport.on('message', (msg, source) => {
+      if (msg.kind === 'request') transport.sendResponse(createResponse(msg, 200), source);
+    });
+    const valid = request('SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKt9');
+    const unframeable = request('SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKt10').replace('Content-Length: 0\r\n', '');
+    sock.write(valid + unframeable);
+    await rx.closed;
+    const out = await rx.until(() => true);
+    expect(out).toMatch(/^SIP\/2\.0 200 OK\r\n[^]*branch=z9hG4bKt9/);
+    expect(out).toMatch(/\r\n\r\nSIP\/2\.0 400 Missing Content-Length\r\n[^]*branch=z9hG4bKt10/);
+  });
+
   test('send() opens one outbound connection, queues while connecting and reuses it', async () => {
     const server = net.createServer();
     sockets.push(server);

@@ -1,0 +1,136 @@
+/**
+ * RFC 4475 (SIP torture tests) and RFC 5118 (IPv6 torture tests), one test per message of
+ * test/fixtures/torture/<name>.sip: what the parser makes of it. The same files go over real UDP to a running
+ * server in test/sip/torture-udp.test.ts.
+ */
+import { describe, expect, test } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseVia } from '../../../src/sip/headers.js';
+import type { SipMessage, SipRequest } from '../../../src/sip/message.js';
+import { parseMessage, SipParseError } from '../../../src/sip/parser.js';
+
+const DIR = join(__dirname, '../../fixtures/torture');
+const fixture = (name: string): Buffer => readFileSync(join(DIR, `${name}.sip`));
+
+function refused(name: string): SipParseError {
+  try {
+    parseMessage(fixture(name));
+  } catch (e) {
+    if (e instanceof SipParseError) return e;
+    throw e;
+  }
+  throw new Error(`${name} parsed`);
+}
+
+/** Invalid requests: the status of the answer, and that enough was read to route it (a partial with its Via). */
+const REFUSED_REQUESTS: Record<string, { status: 400 | 505; reason: RegExp }> = {
+  badinv01: { status: 400, reason: /Malformed Via: Empty header parameter/ }, // RFC 4475 §3.1.2.1
+  clerr: { status: 400, reason: /Content-Length larger than message/ }, // §3.1.2.2
+  ncl: { status: 400, reason: /Invalid Content-Length/ }, // §3.1.2.3
+  scalar02: { status: 400, reason: /Invalid CSeq/ }, // §3.1.2.4
+  quotbal: { status: 400, reason: /Malformed To/ }, // §3.1.2.6
+  ltgtruri: { status: 400, reason: /Malformed Request-URI/ }, // §3.1.2.7
+  lwsruri: { status: 400, reason: /Malformed Request-Line/ }, // §3.1.2.8
+  lwsstart: { status: 400, reason: /Malformed Request-Line/ }, // §3.1.2.9
+  trws: { status: 400, reason: /Malformed Request-Line/ }, // §3.1.2.10
+  escruri: { status: 400, reason: /Request-URI: headers not allowed/ }, // §3.1.2.11
+  baddn: { status: 400, reason: /Malformed From: Invalid display name/ }, // §3.1.2.15
+  badvers: { status: 505, reason: /Version Not Supported/ }, // §3.1.2.16
+  mismatch01: { status: 400, reason: /method does not match/ }, // §3.1.2.17
+  insuf: { status: 400, reason: /Missing From header/ }, // §3.3.1
+  multi01: { status: 400, reason: /Multiple (Call-ID|CSeq|To|From) headers/ }, // §3.3.8
+  'ipv6-bad': { status: 400, reason: /Malformed Request-URI/ }, // RFC 5118 §4.2
+  'ipv6-bug-abnf-3-colons': { status: 400, reason: /Invalid IPv6 reference/ }, // RFC 5118 §4.10
+};
+
+describe('RFC 4475 / RFC 5118 invalid requests are refused with an answerable partial', () => {
+  test.each(Object.entries(REFUSED_REQUESTS))('%s', (name, want) => {
+    const err = refused(name);
+    expect({ status: err.status, reason: err.reason }).toEqual({ status: want.status, reason: expect.stringMatching(want.reason) });
+    expect(err.partial?.headers.getAll('Via').length).toBeGreaterThan(0);
+  });
+});
+
+describe('RFC 4475 invalid responses are discarded (§18.1.2: no answer to a response)', () => {
+  test.each(['scalarlg', 'bigcode'])('%s', (name) => {
+    const err = refused(name);
+    expect(err.partial).toBeUndefined();
+  });
+});
+
+function parsed(name: string): SipMessage {
+  return parseMessage(fixture(name));
+}
+const req = (name: string): SipRequest => parsed(name) as SipRequest;
+
+describe('RFC 4475 / RFC 5118 valid messages parse to these values', () => {
+  test('wsinv (§3.1.1.1): folding, LWS everywhere, compact forms, three Vias, empty Subject', () => {
+    const m = req('wsinv');
+    expect(m.headers.get('To')).toBe('sip:vivekg@chair-dnrc.example.com ;   tag    = 1918181833n');
+    expect(m.headers.get('Max-Forwards')).toBe('0068');
+    expect(m.headers.get('CSeq')).toBe('0009 INVITE');
+    expect(m.headers.getAll('Via').map((v) => parseVia(v).host)).toEqual(['192.0.2.2', 'spindle.example.com', '192.168.255.111']);
+    expect(m.headers.get('Subject')).toBe('');
+    expect(m.headers.get('NewFangledHeader')).toBe('newfangled value continued newfangled value');
+    expect(m.headers.get('UnknownHeaderWithUnusualValue')).toBe(';;,,;;,;');
+    expect(m.body.length).toBe(150);
+  });
+
+  test('intmeth (§3.1.1.2): token characters in the method, Call-ID with < > " is a valid word', () => {
+    const m = req('intmeth');
+    expect(m.method).toBe("!interesting-Method0123456789_*+`.%indeed'~");
+    expect(m.headers.get('Call-ID')).toBe('intmeth.word%ZK-!.*_+\'@word`~)(><:\\/"][?}{');
+    expect(m.headers.get('Max-Forwards')).toBe('255');
+  });
+
+  test('semiuri (§3.1.1.9): a ";" in the user part; Accept folded over three lines and split', () => {
+    const m = req('semiuri');
+    expect(m.uri).toBe('sip:user;par=u%40example.net@example.com');
+    expect(m.headers.getAll('Accept')).toHaveLength(6);
+  });
+
+  test('transports (§3.1.1.10): five Vias with five transports', () => {
+    expect(req('transports').headers.getAll('Via').map((v) => parseVia(v).transport)).toEqual(['UDP', 'SCTP', 'TLS', 'UNKNOWN', 'TCP']);
+  });
+
+  test('unreason (§3.1.1.12): a UTF-8 reason phrase; noreason (§3.1.1.13): an empty one', () => {
+    const a = parsed('unreason');
+    const b = parsed('noreason');
+    expect(a.kind === 'response' && a.status).toBe(200);
+    expect(a.kind === 'response' && a.reason.startsWith('= 2**3 * 5**2')).toBe(true);
+    expect(b.kind === 'response' && [b.status, b.reason]).toEqual([100, '']);
+  });
+
+  test.each(['bext01', 'invut', 'unkscm', 'sdp01'])('%s parses (answered by the UAS layer, not the parser)', (name) => {
+    expect(parsed(name).kind).toBe('request');
+  });
+
+  test('ipv6-good / port-ambiguous / port-unambiguous (RFC 5118 §4.1, §4.3, §4.4)', () => {
+    expect(req('ipv6-good').uri).toBe('sip:[2001:db8::10]');
+    expect(req('port-ambiguous').uri).toBe('sip:[2001:db8::10:5070]');
+    expect(req('port-unambiguous').uri).toBe('sip:[2001:db8::10]:5070');
+    expect(parseVia(req('ipv6-good').headers.get('Via')!).host).toBe('2001:db8::9:1');
+  });
+
+  test('via-received-param-with-delim / -no-delim (RFC 5118 §4.5): both received forms accepted', () => {
+    expect(parseVia(req('via-received-param-with-delim').headers.get('Via')!).received).toBe('[2001:db8::9:255]');
+    expect(parseVia(req('via-received-param-no-delim').headers.get('Via')!).received).toBe('2001:db8::9:255');
+  });
+
+  test('mult-ip-in-header (RFC 5118 §4.7), ipv4-mapped-ipv6 (§4.9), ipv6-correct-abnf-2-colons (§4.10)', () => {
+    expect(req('mult-ip-in-header').headers.getAll('Via').map((v) => [parseVia(v).host, parseVia(v).port])).toEqual([
+      ['2001:db8::9:1', 6050], ['192.0.2.1', undefined], ['2001:db8::9:255', undefined],
+    ]);
+    expect(parseVia(req('ipv4-mapped-ipv6').headers.get('Via')!).host).toBe('::ffff:192.0.2.10');
+    expect(req('ipv6-correct-abnf-2-colons').uri).toBe('sip:user@[2001:db8::192.0.2.1]');
+  });
+
+  test('every fixture in the corpus is covered by a test above', () => {
+    const covered = new Set([...Object.keys(REFUSED_REQUESTS), 'scalarlg', 'bigcode', 'wsinv', 'intmeth', 'semiuri', 'transports',
+      'unreason', 'noreason', 'bext01', 'invut', 'unkscm', 'sdp01', 'ipv6-good', 'port-ambiguous', 'port-unambiguous',
+      'via-received-param-with-delim', 'via-received-param-no-delim', 'mult-ip-in-header', 'ipv4-mapped-ipv6', 'ipv6-correct-abnf-2-colons']);
+    const files = readdirSync(DIR).filter((f) => f.endsWith('.sip')).map((f) => f.slice(0, -4));
+    expect(files.filter((f) => !covered.has(f))).toEqual([]);
+  });
+});
