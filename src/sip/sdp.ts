@@ -128,7 +128,8 @@ function connectionAddress(m: MediaDescription, s: SessionDescription): string {
   // or a single "c=" field at the session level."
   const ip = m.connection?.ip ?? s.connection?.ip;
   if (!ip) throw new SdpNegotiationError('SDP has no connection address (c=)', 399);
-  return ip.split('/')[0]!;
+  // sdp-transform turns a numeric-looking address ("c=IN IP4 100.1") into a number: take it back as text.
+  return String(ip).split('/')[0]!;
 }
 
 /**
