@@ -25,6 +25,8 @@ export interface RunningServer {
   readonly logger: Logger;
   readonly store: Store;
   readonly sip: SipUserAgent;
+  /** SIP admission control; `admission.stats()` gives its counters (for metrics). */
+  readonly admission: AdmissionControl;
   readonly router: CallRouter;
   readonly sipPort: number;
   readonly apiPort: number | undefined;
@@ -98,6 +100,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     logger,
     store,
     sip,
+    admission,
     router,
     sipPort: transport.port,
     apiPort,
