@@ -45,7 +45,8 @@ const DEFAULT_TELEPHONE_EVENT_PT = 101;
 
 function codecOf(m: MediaDescription, pt: number): string | undefined {
   const rtp = m.rtp.find((r) => r.payload === pt);
-  if (rtp) return `${rtp.codec.toUpperCase()}/${rtp.rate ?? ''}`;
+  // sdp-transform types `codec` as a string but gives a number for "a=rtpmap:112 8000": read it as text.
+  if (rtp) return `${String(rtp.codec).toUpperCase()}/${rtp.rate ?? ''}`;
   if (pt in STATIC_G711) return `${STATIC_G711[pt]}/8000`;
   return undefined;
 }
