@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './log.js';
 import type { Config } from './config/schema.js';
 import { SipTransport } from './sip/transport/transport.js';
 import { SipUserAgent } from './sip/user-agent.js';
+import { AdmissionControl } from './sip/admission.js';
 import type { IncomingInvite } from './sip/incoming-invite.js';
 import { RtpPortAllocator } from './media/port-allocator.js';
 import { openStore, type Store } from './store/index.js';
@@ -24,6 +25,8 @@ export interface RunningServer {
   readonly logger: Logger;
   readonly store: Store;
   readonly sip: SipUserAgent;
+  /** SIP admission control; `admission.stats()` gives its counters (for metrics). */
+  readonly admission: AdmissionControl;
   readonly router: CallRouter;
   readonly sipPort: number;
   readonly apiPort: number | undefined;
@@ -71,7 +74,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     ...(config.sip.publicHost ? { advertisedHost: config.sip.publicHost } : {}),
   });
   await transport.start();
-  const sip = new SipUserAgent({ transport, logger, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
+  const admission = new AdmissionControl(config.admission);
+  const sip = new SipUserAgent({ transport, logger, admission, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
   const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
@@ -96,6 +100,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     logger,
     store,
     sip,
+    admission,
     router,
     sipPort: transport.port,
     apiPort,

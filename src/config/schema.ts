@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AdmissionOptionsSchema } from '../sip/admission.js';
 
 /** The whole configuration, validated at start-up. Every key has a default in config/default.json. */
 export const ConfigSchema = z
@@ -27,6 +28,8 @@ export const ConfigSchema = z
       })
       .strict()
       .refine((r) => r.portMin < r.portMax, { message: 'rtp.portMin must be below rtp.portMax', path: ['portMin'] }),
+    /** SIP admission control: per-source rate and half-open limits, global call caps, scanner drops (src/sip/admission.ts). */
+    admission: AdmissionOptionsSchema,
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }).strict(),
     database: z.object({ url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://') }).strict(),
     storage: z.object({ dir: z.string().min(1) }).strict(),

@@ -45,7 +45,8 @@ const DEFAULT_TELEPHONE_EVENT_PT = 101;
 
 function codecOf(m: MediaDescription, pt: number): string | undefined {
   const rtp = m.rtp.find((r) => r.payload === pt);
-  if (rtp) return `${rtp.codec.toUpperCase()}/${rtp.rate ?? ''}`;
+  // sdp-transform types `codec` as a string but gives a number for "a=rtpmap:112 8000": read it as text.
+  if (rtp) return `${String(rtp.codec).toUpperCase()}/${rtp.rate ?? ''}`;
   if (pt in STATIC_G711) return `${STATIC_G711[pt]}/8000`;
   return undefined;
 }
@@ -128,7 +129,8 @@ function connectionAddress(m: MediaDescription, s: SessionDescription): string {
   // or a single "c=" field at the session level."
   const ip = m.connection?.ip ?? s.connection?.ip;
   if (!ip) throw new SdpNegotiationError('SDP has no connection address (c=)', 399);
-  return ip.split('/')[0]!;
+  // sdp-transform turns a numeric-looking address ("c=IN IP4 100.1") into a number: take it back as text.
+  return String(ip).split('/')[0]!;
 }
 
 /**

@@ -22,6 +22,7 @@ import type { InviteServerTransaction } from './transactions/invite-server.js';
 import { newBranch } from './transactions/keys.js';
 import type { SipTransport } from './transport/transport.js';
 import { checkRequest } from './request-checks.js';
+import type { AdmissionControl, CallTicket } from './admission.js';
 
 /** Methods we implement (Allow, §20.5). */
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO'] as const;
@@ -39,12 +40,17 @@ export interface UserAgentOptions {
   /** Host to advertise in Contact and Via (defaults to the transport's address). */
   publicHost?: string;
   serverName?: string;
+  /** Per-source rate and half-open limits, global caps, scanner drops (none when absent). */
+  admission?: AdmissionControl;
 }
 
 export declare interface SipUserAgent {
   on(event: 'invite', listener: (invite: IncomingInvite) => void): this;
   on(event: 'info', listener: (dialog: SipDialog, req: SipRequest) => void): this;
 }
+
+/** The ticket of an INVITE when no admission control is configured. */
+const NO_TICKET: CallTicket = { confirmed: true, ended: false, confirm: () => {}, end: () => {} };
 
 export class SipUserAgent extends EventEmitter implements DialogHost {
   readonly clock: Clock;
@@ -97,6 +103,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
   }
 
   #receiveRequest(req: SipRequest, source: Peer): void {
+    if (!this.#admitRequest(req, source)) return;
     const outcome = this.#layer.receiveRequest(req, source);
     if (outcome.kind === 'handled') return;
     if (outcome.kind === 'invalid') {
@@ -203,17 +210,63 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
         return respond(488, 'Not Acceptable Here', { Warning: `${e.warnCode ?? 399} repondeur "${e.message}"`, Accept: 'application/sdp' });
       }
     }
+    const ticket = this.#admitInvite(req, source, respond);
+    if (!ticket) return;
     const callId = req.headers.get('Call-ID') ?? '';
     const logger = this.logger.child({ callId });
-    const invite = new IncomingInvite(req, source, tx, seq, this, logger, (d) => this.#dialogs.set(d.state.key, d));
+    let dialogCreated = false;
+    const invite = new IncomingInvite(req, source, tx, seq, this, logger, (d) => {
+      this.#dialogs.set(d.state.key, d);
+      dialogCreated = true;
+      // Half-open until the ACK of our 2xx; a call until the dialog ends (BYE, or BYE after 64*T1 without ACK).
+      d.once('ack', () => ticket.confirm());
+      d.once('terminated', () => ticket.end());
+    });
     this.#invites.set(tx, invite);
-    tx.subscribe({ onTerminated: () => void this.#invites.delete(tx) });
+    tx.subscribe({
+      onTerminated: () => {
+        this.#invites.delete(tx);
+        // Rejected, cancelled or never answered: the attempt ends with its transaction (Timer H, I or L).
+        if (!dialogCreated) ticket.end();
+      },
+    });
     logger.info({ from: req.headers.get('From'), to: req.headers.get('To'), uri: req.uri, transport: source.transport }, 'incoming INVITE');
     if (this.listenerCount('invite') === 0) {
       invite.reject(480, 'Temporarily Unavailable');
       return;
     }
     this.emit('invite', invite);
+  }
+
+  /** Admission's cheap per-request check, before any transaction is created: true to go on. */
+  #admitRequest(req: SipRequest, source: Peer): boolean {
+    const admission = this.#opts.admission;
+    if (!admission) return true;
+    const verdict = admission.checkRequest(req.method, req.headers.get('User-Agent'), source.address);
+    if (verdict.kind === 'accept') return true;
+    if (verdict.kind === 'reject' && req.method !== 'ACK') {
+      // RFC 3261 §21.5.4: 503 "The server MAY indicate when the client should retry the request in a Retry-After
+      // header field." Sent statelessly (§8.2.7), so that a flood creates no transaction.
+      const res = createResponse(req, 503, verdict.reason, getTag(req.headers.get('To') ?? '') ? undefined : newTag());
+      res.headers.append('Retry-After', String(verdict.retryAfterSeconds));
+      try {
+        this.#transport.sendResponse(res, source);
+      } catch (err) {
+        this.logger.debug({ err: (err as Error).message }, 'cannot route a 503 for a rate-limited request');
+      }
+    }
+    return false;
+  }
+
+  /** Admission's per-source half-open and global caps for a new INVITE: its ticket, or undefined once refused (503). */
+  #admitInvite(req: SipRequest, source: Peer, respond: (s: number, r?: string, h?: Record<string, string>) => void): CallTicket | undefined {
+    const admission = this.#opts.admission;
+    if (!admission) return NO_TICKET;
+    const verdict = admission.admitInvite(source.address);
+    if (verdict.kind === 'accept') return verdict.ticket;
+    this.logger.debug({ callId: req.headers.get('Call-ID'), source: source.address, reason: verdict.reason }, 'INVITE refused by admission control');
+    respond(503, verdict.reason, { 'Retry-After': String(verdict.retryAfterSeconds) });
+    return undefined;
   }
 
   #findDialog(req: SipRequest): SipDialog | undefined {

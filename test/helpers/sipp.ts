@@ -34,6 +34,8 @@ export interface SippOptions {
   rate?: number;
   localPort?: number;
   mediaPort?: number;
+  /** Local address SIPp binds (default 127.0.0.1; any 127.0.0.0/8 address is local). */
+  localIp?: string;
   extra?: string[];
   timeoutMs?: number;
   /** Files (e.g. pcaps) to copy into the working directory under the given name. */
@@ -56,7 +58,7 @@ export async function runSipp(o: SippOptions): Promise<SippResult> {
     '-t', o.transport ?? 'u1',
     '-p', String(localPort),
     '-mp', String(o.mediaPort ?? auto.media),
-    '-i', '127.0.0.1',
+    '-i', o.localIp ?? '127.0.0.1',
     '-m', String(o.calls ?? 1),
     '-l', String(o.concurrency ?? 1),
     '-r', String(o.rate ?? 10),

@@ -1,0 +1,276 @@
+/**
+ * Admission control for a SIP server on a public address, in the spirit of Kamailio's pike module and Asterisk's
+ * call limits: scanners (SIPVicious `friendly-scanner` sweeps) and INVITE floods must not take the service down.
+ *
+ *  - a token bucket per source address limits the request rate; past `dropAfterRefusals` refusals in a row the
+ *    source is no longer answered at all (answering a flood amplifies it), until its bucket refills completely;
+ *  - a per-source cap on half-open INVITEs: not yet answered, or answered but not yet ACKed;
+ *  - global caps on concurrent calls and on calls not yet ACKed;
+ *  - requests from known scanner User-Agents are dropped silently.
+ *
+ * Memory is bounded: sources are kept in least-recently-used order, idle ones are swept as requests come, and at
+ * most `maxTrackedSources` are tracked (the least recently seen one is forgotten first).
+ * Time comes from an injectable Clock (milliseconds), so the logic is tested on a manual clock.
+ */
+import { z } from 'zod';
+import { systemClock, type Clock } from './clock.js';
+
+export const DEFAULT_SCANNER_USER_AGENTS = ['friendly-scanner', 'sipvicious', 'sipcli', 'sip-scan', 'sipsak', 'vaxsipuseragent', 'pplsip', 'iwar', 'sundayddr', 'smap', 'nessus'];
+
+export const AdmissionOptionsSchema = z
+  .object({
+    enabled: z.boolean(),
+    /** Requests per second a source may send, sustained (the token bucket's refill rate). */
+    ratePerSecond: z.number().positive(),
+    /** Requests a source may send at once (the bucket's size). */
+    burst: z.number().int().min(1),
+    /** Refusals (503) a rate-limited source gets before it is dropped silently until its bucket is full again. */
+    dropAfterRefusals: z.number().int().min(0),
+    /** INVITEs from one source not yet answered or answered 2xx but not yet ACKed. */
+    maxHalfOpenPerSource: z.number().int().min(1),
+    /** Calls (INVITE accepted by admission, until the dialog or the transaction ends) at once, all sources. */
+    maxCalls: z.number().int().min(1),
+    /** Calls not yet ACKed at once, all sources. */
+    maxHalfOpen: z.number().int().min(1),
+    /** Sources whose counters are kept at once (least recently seen forgotten first). */
+    maxTrackedSources: z.number().int().min(16),
+    /** A source not heard from this long, with no call in progress, is forgotten. */
+    sourceIdleSeconds: z.number().positive(),
+    /** Retry-After (seconds) of the 503 responses. */
+    retryAfterSeconds: z.number().int().min(1).max(3600),
+    /** User-Agent substrings (case-insensitive) whose requests are dropped without an answer. */
+    scannerUserAgents: z.array(z.string().min(1)),
+    /** Addresses exempt from the per-source limits (a trusted proxy such as Kamailio in front of us). */
+    trustedSources: z.array(z.string().min(1)),
+  })
+  .strict()
+  .refine((o) => o.maxHalfOpen <= o.maxCalls, { message: 'maxHalfOpen must not exceed maxCalls', path: ['maxHalfOpen'] });
+
+export type AdmissionOptions = z.infer<typeof AdmissionOptionsSchema>;
+
+export const DEFAULT_ADMISSION_OPTIONS: AdmissionOptions = {
+  enabled: true,
+  ratePerSecond: 20,
+  burst: 40,
+  dropAfterRefusals: 10,
+  maxHalfOpenPerSource: 20,
+  maxCalls: 4000,
+  maxHalfOpen: 1000,
+  maxTrackedSources: 10000,
+  sourceIdleSeconds: 60,
+  retryAfterSeconds: 10,
+  scannerUserAgents: DEFAULT_SCANNER_USER_AGENTS,
+  trustedSources: ['127.0.0.1', '::1'],
+};
+
+/** What to do with a request: go on, answer it with this 503, or drop it without a word. */
+export type AdmissionVerdict =
+  | { kind: 'accept' }
+  | { kind: 'reject'; status: 503; reason: string; retryAfterSeconds: number }
+  | { kind: 'drop'; why: 'scanner' | 'rate' };
+
+/** One admitted INVITE: half-open until `confirm()` (the ACK of our 2xx), counted as a call until `end()`. */
+export interface CallTicket {
+  readonly confirmed: boolean;
+  readonly ended: boolean;
+  confirm(): void;
+  end(): void;
+}
+
+export interface AdmissionStats {
+  trackedSources: number;
+  calls: number;
+  halfOpen: number;
+  accepted: number;
+  rejectedRate: number;
+  droppedRate: number;
+  droppedScanner: number;
+  rejectedHalfOpenPerSource: number;
+  rejectedMaxCalls: number;
+  rejectedMaxHalfOpen: number;
+  evictedSources: number;
+}
+
+interface SourceState {
+  tokens: number;
+  refilledAt: number;
+  lastSeen: number;
+  refusals: number;
+  halfOpen: number;
+  calls: number;
+}
+
+/** How many requests between two sweeps of idle sources. */
+const SWEEP_EVERY = 256;
+
+export class AdmissionControl {
+  readonly options: AdmissionOptions;
+  readonly #clock: Clock;
+  readonly #sources = new Map<string, SourceState>();
+  readonly #scanners: string[];
+  readonly #trusted: Set<string>;
+  #calls = 0;
+  #halfOpen = 0;
+  #sinceSweep = 0;
+  readonly #counters = {
+    accepted: 0,
+    rejectedRate: 0,
+    droppedRate: 0,
+    droppedScanner: 0,
+    rejectedHalfOpenPerSource: 0,
+    rejectedMaxCalls: 0,
+    rejectedMaxHalfOpen: 0,
+    evictedSources: 0,
+  };
+
+  constructor(options: Partial<AdmissionOptions> = {}, clock: Clock = systemClock) {
+    this.options = AdmissionOptionsSchema.parse({ ...DEFAULT_ADMISSION_OPTIONS, ...options });
+    this.#clock = clock;
+    this.#scanners = this.options.scannerUserAgents.map((s) => s.toLowerCase());
+    this.#trusted = new Set(this.options.trustedSources);
+  }
+
+  /**
+   * The cheap check done on every request before any transaction exists: scanner User-Agent, then the source's
+   * token bucket. ACKs are never limited (they carry no response and they close half-open calls).
+   */
+  checkRequest(method: string, userAgent: string | undefined, address: string): AdmissionVerdict {
+    if (!this.options.enabled) return ACCEPT;
+    if (userAgent && this.#isScanner(userAgent)) {
+      this.#counters.droppedScanner++;
+      return { kind: 'drop', why: 'scanner' };
+    }
+    if (method === 'ACK' || this.#trusted.has(address)) return ACCEPT;
+    const src = this.#touch(address);
+    this.#refill(src);
+    if (src.tokens >= 1) {
+      src.tokens -= 1;
+      return ACCEPT;
+    }
+    src.refusals++;
+    if (src.refusals > this.options.dropAfterRefusals) {
+      this.#counters.droppedRate++;
+      return { kind: 'drop', why: 'rate' };
+    }
+    this.#counters.rejectedRate++;
+    return this.#reject('too many requests from your address');
+  }
+
+  /**
+   * A new INVITE (outside any dialog) past checkRequest: admitted with a ticket, or refused with a 503 because
+   * of the per-source half-open cap or a global cap.
+   */
+  admitInvite(address: string): { kind: 'accept'; ticket: CallTicket } | Extract<AdmissionVerdict, { kind: 'reject' }> {
+    if (!this.options.enabled) return { kind: 'accept', ticket: this.#ticket(undefined) };
+    const trusted = this.#trusted.has(address);
+    const src = trusted ? undefined : this.#touch(address);
+    if (src && src.halfOpen >= this.options.maxHalfOpenPerSource) {
+      this.#counters.rejectedHalfOpenPerSource++;
+      return this.#reject('too many unanswered calls from your address');
+    }
+    if (this.#calls >= this.options.maxCalls) {
+      this.#counters.rejectedMaxCalls++;
+      return this.#reject('too many calls in progress');
+    }
+    if (this.#halfOpen >= this.options.maxHalfOpen) {
+      this.#counters.rejectedMaxHalfOpen++;
+      return this.#reject('too many calls being set up');
+    }
+    this.#counters.accepted++;
+    return { kind: 'accept', ticket: this.#ticket(src) };
+  }
+
+  /** Counters for metrics. */
+  stats(): AdmissionStats {
+    return { trackedSources: this.#sources.size, calls: this.#calls, halfOpen: this.#halfOpen, ...this.#counters };
+  }
+
+  #ticket(src: SourceState | undefined): CallTicket {
+    this.#calls++;
+    this.#halfOpen++;
+    if (src) {
+      src.calls++;
+      src.halfOpen++;
+    }
+    let confirmed = false;
+    let ended = false;
+    const leaveHalfOpen = (): void => {
+      if (confirmed) return;
+      confirmed = true;
+      this.#halfOpen--;
+      if (src) src.halfOpen--;
+    };
+    return {
+      get confirmed() {
+        return confirmed;
+      },
+      get ended() {
+        return ended;
+      },
+      confirm: () => {
+        if (!ended) leaveHalfOpen();
+      },
+      end: () => {
+        if (ended) return;
+        leaveHalfOpen();
+        ended = true;
+        this.#calls--;
+        if (src) src.calls--;
+      },
+    };
+  }
+
+  #reject(why: string): Extract<AdmissionVerdict, { kind: 'reject' }> {
+    return { kind: 'reject', status: 503, reason: `Service Unavailable (${why})`, retryAfterSeconds: this.options.retryAfterSeconds };
+  }
+
+  #isScanner(userAgent: string): boolean {
+    const ua = userAgent.toLowerCase();
+    return this.#scanners.some((s) => ua.includes(s));
+  }
+
+  #refill(src: SourceState): void {
+    const now = this.#clock.now();
+    const { ratePerSecond, burst } = this.options;
+    src.tokens = Math.min(burst, src.tokens + ((now - src.refilledAt) / 1000) * ratePerSecond);
+    src.refilledAt = now;
+    // A source that stayed quiet long enough for a full bucket is answered again.
+    if (src.tokens >= burst) src.refusals = 0;
+  }
+
+  /** The source's state, moved to the most recently used end of the map (created when new). */
+  #touch(address: string): SourceState {
+    const now = this.#clock.now();
+    let src = this.#sources.get(address);
+    if (src) this.#sources.delete(address);
+    else src = { tokens: this.options.burst, refilledAt: now, lastSeen: now, refusals: 0, halfOpen: 0, calls: 0 };
+    src.lastSeen = now;
+    this.#sources.set(address, src);
+    if (++this.#sinceSweep >= SWEEP_EVERY) this.#sweep(now);
+    if (this.#sources.size > this.options.maxTrackedSources) this.#evictOldest();
+    return src;
+  }
+
+  /** Forgets idle sources from the least recently used end, stopping at the first one still active. */
+  #sweep(now: number): void {
+    this.#sinceSweep = 0;
+    const idleMs = this.options.sourceIdleSeconds * 1000;
+    for (const [address, src] of this.#sources) {
+      if (now - src.lastSeen < idleMs) break;
+      // A source with calls in progress keeps its place in line (its tickets hold a reference anyway).
+      if (src.calls > 0) continue;
+      this.#sources.delete(address);
+    }
+  }
+
+  #evictOldest(): void {
+    // Tickets keep a reference to their source's state, so a forgotten source's counts stay consistent.
+    for (const address of this.#sources.keys()) {
+      this.#sources.delete(address);
+      this.#counters.evictedSources++;
+      if (this.#sources.size <= this.options.maxTrackedSources) return;
+    }
+  }
+}
+
+const ACCEPT: AdmissionVerdict = { kind: 'accept' };
