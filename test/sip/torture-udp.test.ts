@@ -20,12 +20,18 @@ const DIR = join(__dirname, '../fixtures/torture');
 const EXPECTED: Record<string, number> = {
   // RFC 4475 §3.1.1 valid messages, served: an unknown method gets 501 with Allow (§8.2.1, intmeth text); wsinv
   // carries a To tag for a dialog we do not have, so §12.2.2 answers 481.
-  wsinv: 481, intmeth: 501, semiuri: 200, transports: 200,
+  wsinv: 481, intmeth: 501, semiuri: 200, transports: 200, esc01: 404, escnull: 405, esc02: 501, lwsdisp: 200,
+  // dblreq: only the REGISTER counts (we are no registrar: 405 with Allow, §8.2.1).
+  dblreq: 405,
   // §3.1.2 invalid messages: 400, or 505 for SIP/7.0.
   badinv01: 400, clerr: 400, ncl: 400, scalar02: 400, quotbal: 400, ltgtruri: 400, lwsruri: 400, lwsstart: 400,
-  trws: 400, escruri: 400, baddn: 400, badvers: 505, mismatch01: 400,
+  trws: 400, escruri: 400, regbadct: 400, badaspec: 400, baddn: 400, badvers: 505, mismatch01: 400, mismatch02: 400,
   // Application-layer semantics.
-  insuf: 400, multi01: 400, unkscm: 416, bext01: 420, invut: 415, sdp01: 406,
+  insuf: 400, multi01: 400, mcl01: 400, unkscm: 416, novelsc: 416, unksm2: 405, bext01: 420, invut: 415, sdp01: 406,
+  // zeromf: Max-Forwards 0 matters to proxies only; a UAS answers (§16.3 is for proxies).
+  zeromf: 200,
+  // inv2543 (§3.4.1): RFC 2543 syntax is served (the number is no line of ours: 404).
+  inv2543: 404,
   // RFC 5118.
   // RFC 5118; we are no registrar, so a well-formed REGISTER gets 405 with Allow (§8.2.1); the INVITE is parsed
   // and reaches the line lookup (404: no such line).
