@@ -204,7 +204,8 @@ export function parseNameAddr(value: string): NameAddr {
   }
   const gt = text.indexOf('>', i);
   if (gt < 0) throw new SipParseError('Missing > after URI');
-  uri = text.slice(i + 1, gt).trim();
+  // §25.1: LAQUOT = SWS "<" and RAQUOT = ">" SWS — no whitespace inside the brackets (RFC 4475 §3.1.2.14 badaspec).
+  uri = text.slice(i + 1, gt);
   if (!URI_SCHEME.test(uri) || /[\s<>]/.test(uri)) throw new SipParseError(`Invalid URI "${printable(uri)}"`);
   after = text.slice(gt + 1).trim();
   if (after !== '' && !after.startsWith(';')) throw new SipParseError('Unexpected text after URI');

@@ -51,6 +51,8 @@ export class SipDialog extends EventEmitter {
   #media: NegotiatedMedia | undefined;
   /** The 2xx waiting for its ACK, with the CSeq number of its INVITE. */
   #pending2xx: Pending2xx | undefined;
+  /** A BYE the application asked for while our 2xx still waited for its ACK (§15: it must wait). */
+  #deferredBye: { reason: DialogEndReason; resolve: () => void; done: Promise<void> } | undefined;
   #ended = false;
 
   constructor(state: UasDialogState, host: DialogHost, local: LocalMedia, media: NegotiatedMedia | undefined, logger: Logger) {
@@ -102,7 +104,7 @@ export class SipDialog extends EventEmitter {
     pending.giveUp = clock.setTimer(64 * timers.T1, () => {
       if (this.#pending2xx !== pending) return;
       this.logger.warn({ cseq }, 'no ACK for our 2xx after 64*T1: ending the session with BYE');
-      this.#pending2xx = undefined;
+      this.#cancelPending();
       void this.bye('ack-timeout');
     });
   }
@@ -138,6 +140,7 @@ export class SipDialog extends EventEmitter {
       }
     }
     this.emit('ack', ack);
+    if (this.#deferredBye && !this.#ended) void this.bye(this.#deferredBye.reason);
   }
 
   /**
@@ -199,6 +202,18 @@ export class SipDialog extends EventEmitter {
    */
   async bye(reason: DialogEndReason = 'local-bye'): Promise<void> {
     if (this.#ended) return;
+    // §15: "The callee's UA MUST NOT send a BYE on a confirmed dialog until it has received an ACK for its 2xx
+    // response or until the server transaction times out." The 2xx keeps being retransmitted meanwhile
+    // (§13.3.1.4); the BYE leaves on the ACK, or at 64*T1. Process shutdown does not wait.
+    if (this.#pending2xx && reason !== 'shutdown') {
+      if (!this.#deferredBye) {
+        let resolve!: () => void;
+        const done = new Promise<void>((r) => (resolve = r));
+        this.#deferredBye = { reason, resolve, done };
+        this.logger.info({ reason }, 'BYE held until the ACK of our 2xx (or 64*T1)');
+      }
+      return this.#deferredBye.done;
+    }
     this.#cancelPending();
     const sending = this.#host.sendInDialog(this.state, 'BYE');
     this.#end(reason);
@@ -209,6 +224,8 @@ export class SipDialog extends EventEmitter {
   #end(reason: DialogEndReason): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#deferredBye?.resolve();
+    this.#deferredBye = undefined;
     this.#cancelPending();
     this.state.terminate();
     this.#host.forget(this);

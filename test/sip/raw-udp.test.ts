@@ -90,6 +90,18 @@ describe('raw UDP', () => {
     ]);
   });
 
+  test('Record-Route of the INVITE is copied, in order, into the dialog-creating 180 and 200 (§12.1.1)', async () => {
+    const callId = `raw-rr-${Date.now()}`;
+    const mine = (m: string): boolean => m.includes(`Call-ID: ${callId}`);
+    const rr = ['Record-Route: <sip:p2.example.net;lr;ftag=raw1>', 'Record-Route: <sip:p1.example.com;lr>'];
+    send(invite(callId, 'z9hG4bK-raw-rr').replace('Max-Forwards: 70\n', `Max-Forwards: 70\n${rr.join('\n')}\n`));
+    const [ringing] = await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 180'));
+    const [ok] = await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200'));
+    for (const res of [ringing!, ok!]) expect(res.split('\r\n').filter((l) => l.startsWith('Record-Route:'))).toEqual(rr);
+    ackThenBye(callId, ok!, 'z9hG4bK-raw-rr');
+    await waitFor((m) => mine(m) && m.startsWith('SIP/2.0 200') && /CSeq: 2 BYE/.test(m));
+  });
+
   test('an INVITE whose SDP comes in a multipart body with ISUP (SIP-I trunks, RFC 5621) is answered with SDP', async () => {
     const callId = `raw-multipart-${Date.now()}`;
     const mine = (m: string): boolean => m.includes(`Call-ID: ${callId}`);

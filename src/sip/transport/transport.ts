@@ -329,7 +329,10 @@ export function stampTopVia(req: SipRequest, source: Peer): void {
   const top = parseVia(vias[0]!);
   const address = normalizeAddress(source.address);
   let changed = false;
-  if (normalizeAddress(top.host).toLowerCase() !== address.toLowerCase() || top.rport === true) {
+  // A "received" the client put there itself (RFC 4475 scalar02, RFC 5118 §4.5) is replaced by what we saw:
+  // responses must reach the packet source (§18.2.2).
+  const staleReceived = top.received !== undefined && normalizeAddress(top.received.replace(/^\[|\]$/g, '')).toLowerCase() !== address.toLowerCase();
+  if (normalizeAddress(top.host).toLowerCase() !== address.toLowerCase() || top.rport === true || staleReceived) {
     top.received = address;
     changed = true;
   }

@@ -71,3 +71,47 @@ describe('2xx retransmission and BYE timing (RFC 3261 §13.3.1.4, RFC 6026)', ()
     expect(clock.pending).toBe(0);
   });
 });
+
+describe('§15: no BYE before the ACK of our 2xx', () => {
+  test('a BYE asked for while the 2xx waits leaves on the ACK; the 2xx is retransmitted until then', async () => {
+    const { clock, sent, dialog, ended, ok, tx } = setup(UDP_PEER);
+    dialog.send2xx(tx, ok, 1, UDP_PEER, false);
+    clock.advance(2000);
+    let byeDone = false;
+    const bye = dialog.bye().then(() => void (byeDone = true));
+    clock.advance(6000);
+    expect(sent.filter((s) => s.what === 'BYE')).toEqual([]);
+    expect(sent.filter((s) => s.what === '200').map((s) => s.at)).toEqual([500, 1500, 3500, 7500]);
+    expect(ended).toEqual([]);
+    dialog.receiveAck(makeRequest('ACK', { branch: 'z9hG4bK-ack3', toTag: 'uas1' }), 1);
+    await bye;
+    expect(byeDone).toBe(true);
+    expect(sent.filter((s) => s.what === 'BYE').map((s) => s.at)).toEqual([8000]);
+    expect(ended).toEqual(['local-bye']);
+    clock.advance(60_000);
+    expect(sent.filter((s) => s.what === '200').length).toBe(4);
+    expect(clock.pending).toBe(0);
+  });
+
+  test('never ACKed: the held BYE leaves at 64*T1, once', async () => {
+    const { clock, sent, dialog, ended, ok, tx } = setup(UDP_PEER);
+    dialog.send2xx(tx, ok, 1, UDP_PEER, false);
+    clock.advance(1000);
+    const bye = dialog.bye();
+    clock.advance(200_000);
+    await bye;
+    expect(sent.filter((s) => s.what === 'BYE').map((s) => s.at)).toEqual([64 * DEFAULT_TIMERS.T1]);
+    expect(ended).toEqual(['ack-timeout']);
+  });
+
+  test('process shutdown does not wait for the ACK', () => {
+    const { clock, sent, dialog, ended, ok, tx } = setup(UDP_PEER);
+    dialog.send2xx(tx, ok, 1, UDP_PEER, false);
+    clock.advance(1000);
+    void dialog.shutdown();
+    expect(sent.filter((s) => s.what === 'BYE').map((s) => s.at)).toEqual([1000]);
+    expect(ended).toEqual(['shutdown']);
+    clock.advance(60_000);
+    expect(sent.filter((s) => s.what === '200').length).toBe(1);
+  });
+});

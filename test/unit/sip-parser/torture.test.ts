@@ -40,6 +40,10 @@ const REFUSED_REQUESTS: Record<string, { status: 400 | 505; reason: RegExp }> = 
   mismatch01: { status: 400, reason: /method does not match/ }, // §3.1.2.17
   insuf: { status: 400, reason: /Missing From header/ }, // §3.3.1
   multi01: { status: 400, reason: /Multiple (Call-ID|CSeq|To|From) headers/ }, // §3.3.8
+  regbadct: { status: 400, reason: /Malformed Contact: Invalid URI/ }, // §3.1.2.13: a URI with headers must be in <>
+  badaspec: { status: 400, reason: /Malformed To: Invalid URI/ }, // §3.1.2.14: spaces inside < >
+  mismatch02: { status: 400, reason: /method does not match/ }, // §3.1.2.18
+  mcl01: { status: 400, reason: /Multiple Content-Length headers/ },
   'ipv6-bad': { status: 400, reason: /Malformed Request-URI/ }, // RFC 5118 §4.2
   'ipv6-bug-abnf-3-colons': { status: 400, reason: /Invalid IPv6 reference/ }, // RFC 5118 §4.10
 };
@@ -126,10 +130,46 @@ describe('RFC 4475 / RFC 5118 valid messages parse to these values', () => {
     expect(req('ipv6-correct-abnf-2-colons').uri).toBe('sip:user@[2001:db8::192.0.2.1]');
   });
 
+  test('esc01 (§3.1.1.3): escaped characters in URIs are kept as sent', () => {
+    const m = req('esc01');
+    expect(m.uri).toBe('sip:sips%3Auser%40example.com@example.net');
+    expect(m.headers.get('To')).toBe('sip:%75se%72@example.com');
+    expect(m.headers.get('Contact')).toBe('<sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31>');
+    expect(m.headers.get('Call-ID')).toBe('esc01.239409asdfakjkn23onasd0-3234');
+  });
+
+  test('escnull (§3.1.1.4): %00 in URIs; esc02 (§3.1.1.5): % in a method and in a header name are not escapes', () => {
+    expect(req('escnull').headers.getAll('Contact')).toEqual(['<sip:%00@host5.example.com>', '<sip:%00%00@host5.example.com>']);
+    const m = req('esc02');
+    expect(m.method).toBe('RE%47IST%45R');
+    expect(m.headers.getAll('Contact')).toEqual(['<sip:alias1@host1.example.com>', '<sip:alias3@host3.example.com>']);
+    expect(m.headers.get('C%6Fntact')).toBe('<sip:alias2@host2.example.com>');
+  });
+
+  test('lwsdisp (§3.1.1.6): no LWS between display name and <', () => {
+    expect(req('lwsdisp').headers.get('From')).toBe('caller<sip:caller@example.com>;tag=323');
+  });
+
+  test('dblreq (§3.1.1.8): over UDP, bytes after Content-Length (a second request) are discarded', () => {
+    const m = req('dblreq');
+    expect([m.method, m.body.length]).toEqual(['REGISTER', 0]);
+  });
+
+  test.each(['zeromf', 'novelsc', 'unksm2'])('%s parses (answered by the UAS layer)', (name) => {
+    expect(parsed(name).kind).toBe('request');
+  });
+
+  test('inv2543 (§3.4.1): RFC 2543 syntax (no branch, no From tag, no Content-Length over UDP) parses', () => {
+    const m = req('inv2543');
+    expect(m.headers.get('Via')).toBe('SIP/2.0/UDP iftgw.example.com');
+    expect(m.body.toString()).toMatch(/^v=0\r\n[^]*m=audio 49217 RTP\/AVP 0\r\n$/);
+  });
+
   test('every fixture in the corpus is covered by a test above', () => {
     const covered = new Set([...Object.keys(REFUSED_REQUESTS), 'scalarlg', 'bigcode', 'wsinv', 'intmeth', 'semiuri', 'transports',
       'unreason', 'noreason', 'bext01', 'invut', 'unkscm', 'sdp01', 'ipv6-good', 'port-ambiguous', 'port-unambiguous',
-      'via-received-param-with-delim', 'via-received-param-no-delim', 'mult-ip-in-header', 'ipv4-mapped-ipv6', 'ipv6-correct-abnf-2-colons']);
+      'via-received-param-with-delim', 'via-received-param-no-delim', 'mult-ip-in-header', 'ipv4-mapped-ipv6', 'ipv6-correct-abnf-2-colons',
+      'esc01', 'escnull', 'esc02', 'lwsdisp', 'dblreq', 'zeromf', 'novelsc', 'unksm2', 'inv2543']);
     const files = readdirSync(DIR).filter((f) => f.endsWith('.sip')).map((f) => f.slice(0, -4));
     expect(files.filter((f) => !covered.has(f))).toEqual([]);
   });
