@@ -32,6 +32,11 @@ beforeAll(async () => {
     REPONDEUR_RTP_PORT_MIN: String(rtpMin),
     REPONDEUR_RTP_PORT_MAX: String(rtpMin + 59),
     REPONDEUR_ADMISSION_MAX_HALF_OPEN_PER_SOURCE: String(HALF_OPEN_PER_SOURCE),
+    // The defaults, pinned: 40 requests at once then 20/s per source, 10 refusals (503) before silence.
+    REPONDEUR_ADMISSION_RATE_PER_SECOND: '20',
+    REPONDEUR_ADMISSION_BURST: '40',
+    REPONDEUR_ADMISSION_DROP_AFTER_REFUSALS: '10',
+    REPONDEUR_ADMISSION_RETRY_AFTER_SECONDS: '10',
     // Only the ACK time-out may end the flood's calls (no silence or length limit before it).
     REPONDEUR_VOICEMAIL_SILENCE_SECONDS: '300',
     REPONDEUR_VOICEMAIL_MAX_MESSAGE_SECONDS: '600',
