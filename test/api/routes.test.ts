@@ -244,6 +244,24 @@ describe.each(ENGINES)('management API on %s', (engine) => {
         'GET /api/v1/auth/session', 'GET /api/v1/openapi.json', 'GET /api/v1/metrics',
         'GET /api/v1/lines/{line}/voicemail/directories/{id}/notifications',
         'POST /api/v1/lines/{line}/voicemail/directories/{id}/heard',
+        // The OVH-compatible surface (src/api/routes/ovh).
+        'DELETE /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories/{id}',
+        'GET /1.0/auth/time',
+        'GET /1.0/files/{token}',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories/{id}',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories/{id}/download',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/routing',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/voicemailNumbers',
+        'POST /1.0/auth/credential',
+        'POST /1.0/auth/credential/validate',
+        'POST /1.0/auth/logout',
+        'POST /1.0/auth/operator/credential',
+        'POST /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories/{id}/move',
+        'POST /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/changePassword',
+        'POST /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/changeRouting',
+        'PUT /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings',
       ];
       expect(documented.sort()).toEqual(expected.sort());
       // …and each documented route is one the server really answers.
