@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
+import { chromium } from 'playwright-core';
 import pino from 'pino';
 import { createApiServer } from '../../src/api/index.js';
 import { decodeAudio } from '../../src/notify/formats/index.js';
@@ -77,14 +78,22 @@ afterAll(async () => {
 
 const client = (consumerKey?: string) => ovh({ appKey: APP.key, appSecret: APP.secret, ...(consumerKey ? { consumerKey } : {}), host: 'localhost', port, basePath: '/1.0' });
 
-/** The subscriber logs in to the web manager and validates the consumer key behind validationUrl. */
+/** The subscriber opens validationUrl in Chromium and logs in to the web manager, which validates the consumer key. */
 async function validate(validationUrl: string, line: string): Promise<void> {
-  const token = new URL(validationUrl).searchParams.get('ovhCredential')!;
-  const login = await fetch(`${apiBase}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ line, pin: PIN }) });
-  expect(login.status).toBe(200);
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  const r = await fetch(`${apiBase}/1.0/auth/credential/validate`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ token }) });
-  expect(await r.json()).toEqual({ state: 'validated', line });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await page.goto(validationUrl);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.getByTestId('login-line').fill(line.slice(1));
+    await page.getByTestId('login-pin').fill(PIN);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('ok-routing').filter({ hasText: /\w/ }).waitFor();
+    expect(await page.getByTestId('ok-routing').textContent()).toBe('Accès de l’application à l’API autorisé pour cette ligne.');
+  } finally {
+    await browser.close();
+  }
 }
 
 test('the official OVH client lists, downloads, moves and deletes messages and changes settings, PIN and routing', async () => {

@@ -63,6 +63,17 @@ export const api = {
     if (dir) query.set('dir', dir);
     return request('GET', `${linePath(line)}/voicemail/directories?${query}`);
   },
+  validateOvhCredential: async (token) => {
+    const response = await fetch('/1.0/auth/credential/validate', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { accept: 'application/json', 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiRequestError(response.status, data.code ?? data.error ?? 'error', data.message ?? '', data);
+    return data;
+  },
   markHeard: (line, id) => request('POST', `${linePath(line)}/voicemail/directories/${encodeURIComponent(id)}/heard`),
   moveMessage: (line, id, dir) => request('POST', `${linePath(line)}/voicemail/directories/${encodeURIComponent(id)}/move`, { dir }),
   deleteMessage: (line, id) => request('DELETE', `${linePath(line)}/voicemail/directories/${encodeURIComponent(id)}`),

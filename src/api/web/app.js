@@ -221,6 +221,7 @@ function wire() {
       clearErrors();
       await showManager(line, session.timeZone);
       $('main').focus();
+      await validateOvhCredential();
     });
   });
 
@@ -276,14 +277,30 @@ function wire() {
   $('player').addEventListener('play', onPlaybackStarted);
 }
 
+/**
+ * The validationUrl of an OVH API credential (`/?ovhCredential=…`): once the subscriber is logged in, the page
+ * validates the consumer key for the line and says so.
+ */
+async function validateOvhCredential() {
+  const token = new URLSearchParams(location.search).get('ovhCredential');
+  if (token === null || state.line === null) return;
+  await guarded('routing', async () => {
+    await api.validateOvhCredential(token);
+    history.replaceState(null, '', '/');
+    showOk('routing', t('ovh.validated'));
+  });
+}
+
 async function start() {
   translate(document);
   fillFolderFilter($('messages-folder'), state.folder);
   wire();
   try {
     const session = await api.session();
-    if (session.role === 'subscriber') await showManager(session.line, session.timeZone);
-    else showLogin();
+    if (session.role === 'subscriber') {
+      await showManager(session.line, session.timeZone);
+      await validateOvhCredential();
+    } else showLogin();
   } catch {
     showLogin();
   }

@@ -87,7 +87,8 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
     const applicationKey = request.headers['x-ovh-application'];
     const { consumerKey, validationToken } = registry.request(typeof applicationKey === 'string' ? applicationKey : '');
     const host = request.headers.host ?? `${ctx.config.api.host}:${ctx.config.api.port}`;
-    return { validationUrl: `${request.protocol}://${host}/?ovhCredential=${encodeURIComponent(validationToken)}`, consumerKey, state: 'pendingValidation' };
+    // OVH clients only speak HTTPS (TLS ends at a reverse proxy in front of us): the web manager is behind the same host.
+    return { validationUrl: `https://${host}/?ovhCredential=${encodeURIComponent(validationToken)}`, consumerKey, state: 'pendingValidation' };
   });
 
   const ValidateBody = z.strictObject({ token: z.string().min(16).max(128) });
