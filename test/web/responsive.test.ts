@@ -176,12 +176,14 @@ for (const viewport of VIEWPORTS) {
         await settingsError.filter({ hasText: /\w/ }).waitFor();
         expect(await settingsError.textContent()).toBe(lang === 'fr' ? 'Valeur invalide : adresse e-mail 2.' : 'Invalid value: e-mail address 2.');
         expect(await settingsError.isVisible()).toBe(true);
+        expect(await page.getByTestId('settings-email-1').getAttribute('aria-invalid')).toBe('true');
         await fitsWidth(page);
         await page.screenshot({ path: join(ARTIFACTS, `web-error-${viewport.name}-${lang}.png`), fullPage: true });
         await page.getByTestId('settings-email-1').fill('');
         await page.getByTestId('settings-save').click();
         await page.getByTestId('ok-settings').filter({ hasText: /\w/ }).waitFor();
         expect(await settingsError.textContent()).toBe('');
+        expect(await page.getByTestId('settings-email-1').getAttribute('aria-invalid')).toBeNull();
 
         // Listening marks the message heard (inbox → old), as the dial-in menu does.
         const newest = page.locator(`[data-testid="message-row"][data-id="${ids[2]}"]`);

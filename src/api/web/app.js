@@ -28,9 +28,21 @@ function fieldLabel(field) {
   return has(`field.${parts[0]}`) ? t(`field.${parts[0]}`) : parts.join('.');
 }
 
+/** The form input behind a server field name (`body.redirectionEmails.1.email` → the row it came from). */
+function inputOf(field) {
+  const parts = String(field).split('.').slice(1);
+  if (parts[0] === 'redirectionEmails' && /^\d+$/.test(parts[1] ?? '')) {
+    const row = ($('settings-form').dataset.emailRows ?? '').split(',')[Number(parts[1])];
+    return row === undefined ? null : $(`email-${row}`);
+  }
+  if (parts[0] === 'password') return $('pin-new');
+  return document.querySelector(`#settings-form [name="${CSS.escape(parts[0] ?? '')}"]`);
+}
+
 /** Every error and confirmation goes next to what the user acted on; a success clears every error. */
 function clearErrors() {
   state.lastError = null;
+  for (const input of document.querySelectorAll('[aria-invalid="true"]')) input.removeAttribute('aria-invalid');
   for (const area of AREAS) $(`error-${area}`).textContent = '';
 }
 
@@ -50,6 +62,13 @@ function showError(area, err) {
   const box = $(`error-${area}`);
   box.textContent = errorText(err);
   box.scrollIntoView({ block: 'nearest' });
+  // The input the server named is marked invalid, described by the message, and focused.
+  const input = err instanceof ApiRequestError && err.code === 'invalid_field' ? inputOf(err.body.field) : null;
+  if (input) {
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', box.id);
+    input.focus();
+  }
   if (err instanceof ApiRequestError && err.status === 404 && state.line !== null) void loadMessages().catch(() => {});
 }
 
@@ -174,7 +193,7 @@ async function loadMessages() {
       }),
     remove: (m) =>
       guarded('messages', async () => {
-        if (!(await confirmDestructive(t('messages.confirmDelete')))) return;
+        if (!(await confirmDestructive(t('messages.confirmDelete', { caller: callerText(m) })))) return;
         await api.deleteMessage(state.line, m.id);
         await Promise.all([loadMessages(), refreshUnread()]);
         showOk('messages', t('messages.deleted'));
