@@ -140,6 +140,9 @@ for (const viewport of VIEWPORTS) {
         await open(page, lang);
         await fitsWidth(page);
         await axe(page);
+        // Logged out: no logout button, no line.
+        expect(await page.getByTestId('logout').isVisible()).toBe(false);
+        expect(await page.getByTestId('current-line').isVisible()).toBe(false);
 
         // A wrong PIN: the translated error stands next to the login form.
         await page.getByTestId('login-line').fill(line.slice(1));
