@@ -262,6 +262,10 @@ describe.each(ENGINES)('management API on %s', (engine) => {
         'POST /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/changePassword',
         'POST /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/changeRouting',
         'PUT /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}',
+        'DELETE /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}/download',
       ];
       expect(documented.sort()).toEqual(expected.sort());
       // …and each documented route is one the server really answers.

@@ -155,6 +155,17 @@ test('the official OVH client lists, downloads, moves and deletes messages and c
   expect((await store.lines.get(line)).routing).toBe('voicemail');
   await expect(api.requestPromised('POST', `${base}/settings/changeRouting`, { routing: 'modem' })).rejects.toMatchObject({ error: 400 });
 
+  // Greetings: telephony.VoicemailGreetings, downloaded through a PcsFile, deleted.
+  await store.greetings.put(line, 'busy', { wav: toneWav(1), durationMs: 1000 });
+  expect(await api.requestPromised('GET', `${base}/greetings`)).toEqual([2]);
+  expect(await api.requestPromised('GET', `${base}/greetings/2`)).toEqual({ id: 2, dir: 'busy', callee: line });
+  const greetingFile = (await api.requestPromised('GET', `${base}/greetings/2/download`)) as { url: string; filename: string };
+  expect(greetingFile.filename).toBe('greeting-busy.wav');
+  expect((await httpsGet(greetingFile.url)).type).toContain('audio/wav');
+  await api.requestPromised('DELETE', `${base}/greetings/2`);
+  expect(await store.greetings.get(line, 'busy')).toBeUndefined();
+  expect(await api.requestPromised('GET', `${base}/greetings`)).toEqual([]);
+
   // Another line and a wrong secret are refused.
   const other = freshLine();
   await store.lines.create({ number: other, pin: PIN, routing: 'voicemail' });

@@ -38,7 +38,7 @@ function ovhMessage(m: Message) {
  */
 export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registry = new OvhCredentialRegistry(ctx.config.api.ovhApplications, ctx.clock)): OvhCredentialRegistry {
   const { store } = ctx;
-  const files = new Map<string, { line: string; id: string; format: AudioFormat; expiresAt: number }>();
+  const files = new Map<string, { line: string; id: string; greeting?: 'busy' | 'greet' | 'temp' | 'unavail'; format: AudioFormat; expiresAt: number }>();
   const Service = z.object({ billingAccount: z.string().max(64), serviceName: ctx.lineParam });
   const MessageParams = Service.extend({ id: z.coerce.number().int().nonnegative() });
   const doc = (summary: string, description = 'OVH-compatible response') => ({
@@ -217,10 +217,55 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
     return { url: `https://${host}${OVH_PREFIX}/files/${token}`, filename: `message-${ovhMessageId(m.id)}.${format}`, status: 'done' };
   });
 
+  // Greetings (telephony.VoicemailGreetings { id, dir, callee }): OVH's folders busy, greet, temp, unavail, with
+  // a fixed numeric id per folder (our "name" greeting has no OVH folder and is not listed).
+  const GREETING_IDS = { unavail: 1, busy: 2, greet: 3, temp: 4 } as const;
+  type OvhGreetingDir = keyof typeof GREETING_IDS;
+  const dirOfGreeting = (id: number): OvhGreetingDir => {
+    const dir = (Object.keys(GREETING_IDS) as OvhGreetingDir[]).find((k) => GREETING_IDS[k] === id);
+    if (dir === undefined) throw new NotFoundError(`greeting ${id} does not exist`);
+    return dir;
+  };
+  const GreetingQuery = z.object({ dir: z.enum(['busy', 'greet', 'temp', 'unavail']).optional() });
+  app.get(`${base}/greetings`, { schema: { params: Service, querystring: GreetingQuery }, preHandler: signed, config: doc('Greeting ids (long[])', 'long[]') }, async (request) => {
+    const { dir } = parsed(GreetingQuery, request.query);
+    return (await store.greetings.list(request.ovh!.line))
+      .filter((g): g is typeof g & { kind: OvhGreetingDir } => g.kind in GREETING_IDS && (dir === undefined || g.kind === dir))
+      .map((g) => GREETING_IDS[g.kind]);
+  });
+  app.get(`${base}/greetings/:id`, { schema: { params: MessageParams }, preHandler: signed, config: doc('telephony.VoicemailGreetings') }, async (request) => {
+    const line = request.ovh!.line;
+    const { id } = parsed(MessageParams, request.params);
+    const dir = dirOfGreeting(id);
+    if ((await store.greetings.get(line, dir)) === undefined) throw new NotFoundError(`greeting ${id} does not exist`);
+    return { id, dir, callee: line };
+  });
+  app.delete(`${base}/greetings/:id`, { schema: { params: MessageParams }, preHandler: signed, config: doc('Delete a greeting', 'null') }, async (request) => {
+    const { id } = parsed(MessageParams, request.params);
+    if (!(await store.greetings.delete(request.ovh!.line, dirOfGreeting(id)))) throw new NotFoundError(`greeting ${id} does not exist`);
+    return null;
+  });
+  app.get(`${base}/greetings/:id/download`, { schema: { params: MessageParams, querystring: DownloadQuery }, preHandler: signed, config: doc('telephony.PcsFile of a greeting', '{ url, filename, status }') }, async (request) => {
+    const line = request.ovh!.line;
+    const { id } = parsed(MessageParams, request.params);
+    const dir = dirOfGreeting(id);
+    if ((await store.greetings.get(line, dir)) === undefined) throw new NotFoundError(`greeting ${id} does not exist`);
+    const format = parsed(DownloadQuery, request.query).format ?? 'wav';
+    const token = newFileToken();
+    files.set(token, { line, id: '', greeting: dir, format, expiresAt: ctx.clock() + FILE_TTL_MS });
+    return { url: `https://${request.headers.host ?? ''}${OVH_PREFIX}/files/${token}`, filename: `greeting-${dir}.${format}`, status: 'done' };
+  });
+
   const FileParams = z.object({ token: z.string().regex(/^[\w-]{16,64}$/) });
   app.get('/files/:token', { schema: { params: FileParams }, config: doc('The file behind a telephony.PcsFile url', 'audio') }, async (request, reply) => {
     const file = files.get(parsed(FileParams, request.params).token);
     if (file === undefined || file.expiresAt <= ctx.clock()) throw new NotFoundError('this download link has expired');
+    if (file.greeting !== undefined) {
+      const greeting = await store.greetings.get(file.line, file.greeting);
+      if (greeting === undefined) throw new NotFoundError('this greeting no longer exists');
+      const audio = await transcodeStoredWav(greeting.wav, file.format);
+      return reply.headers(downloadHeaders(file.format, `greeting-${file.greeting}`, false)).send(audio.data);
+    }
     const audio = await transcodeStoredWav(await store.messages.getAudio(file.id), file.format);
     return reply.headers(downloadHeaders(file.format, `message-${ovhMessageId(file.id)}`, false)).send(audio.data);
   });
