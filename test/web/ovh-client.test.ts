@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -182,4 +183,34 @@ test('the operator issues a consumer key for a line', async () => {
   expect(await client(consumerKey).requestPromised('GET', `/telephony/x/voicemail/00${line.slice(1)}/settings/routing`)).toBe('voicemail');
   const noToken = await fetch(`${apiBase}/1.0/auth/operator/credential`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ applicationKey: APP.key, line }) });
   expect(noToken.status).toBe(401);
+});
+
+/** A request signed by hand the way the OVH clients do, with a chosen timestamp, through the TLS front. */
+function signedRequest(method: string, path: string, consumerKey: string, timestamp: number): Promise<{ status: number; body: string }> {
+  const url = `https://localhost${path}`;
+  const signature = '$1$' + createHash('sha1').update([APP.secret, consumerKey, method, url, '', timestamp].join('+')).digest('hex');
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: 'localhost', port, method, path, headers: { 'X-Ovh-Application': APP.key, 'X-Ovh-Consumer': consumerKey, 'X-Ovh-Timestamp': String(timestamp), 'X-Ovh-Signature': signature } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('signatures outside the allowed clock skew are refused; /auth/logout revokes the consumer key', async () => {
+  const line = freshLine();
+  await store.lines.create({ number: line, pin: PIN, routing: 'voicemail' });
+  const issued = await fetch(`${apiBase}/1.0/auth/operator/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` }, body: JSON.stringify({ applicationKey: APP.key, line }) });
+  const { consumerKey } = (await issued.json()) as { consumerKey: string };
+  const path = `/1.0/telephony/x/voicemail/00${line.slice(1)}/settings/routing`;
+  const now = Math.round(Date.now() / 1000);
+  expect(await signedRequest('GET', path, consumerKey, now)).toEqual({ status: 200, body: '"voicemail"' });
+  const stale = await signedRequest('GET', path, consumerKey, now - 3600);
+  expect(stale.status).toBe(400);
+  expect(JSON.parse(stale.body)).toMatchObject({ code: 'ovh_bad_timestamp' });
+  expect((await signedRequest('POST', '/1.0/auth/logout', consumerKey, now)).status).toBe(200);
+  expect((await signedRequest('GET', path, consumerKey, now)).status).toBe(403);
 });
