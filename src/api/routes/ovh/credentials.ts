@@ -33,8 +33,6 @@ interface ConsumerKeyRecord {
   state: 'pendingValidation' | 'validated';
   line: string | null;
   expiresAt: number;
-  /** Kept in memory only while pending: the signature needs the consumer key itself. */
-  consumerKey: string;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -78,7 +76,6 @@ export class OvhCredentialRegistry {
       state: 'pendingValidation',
       line: null,
       expiresAt: this.#clock() + PENDING_TTL_MS,
-      consumerKey,
     });
     return { consumerKey, validationToken };
   }
@@ -141,7 +138,7 @@ export class OvhCredentialRegistry {
   }
 }
 
-/** The validationUrl's token → the record (used by the web manager's validation route). */
+/** An unguessable token for a download URL (telephony.PcsFile.url). */
 export function newFileToken(): string {
   return randomBytes(24).toString('base64url');
 }
