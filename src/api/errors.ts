@@ -19,7 +19,18 @@ export type ErrorStatus = keyof typeof ERROR_CODES;
 /** Body of every error response. */
 export interface ErrorBody {
   error: string;
+  /**
+   * A stable, finer-grained code a client translates (`invalid_field`, `wrong_credentials`, `pin_locked`,
+   * `unsupported_audio`, …); equal to `error` when there is nothing finer to say.
+   */
+  code: string;
   message: string;
+  /** With `invalid_field`: the first offending field, e.g. `body.redirectionEmails.1.email`. */
+  field?: string;
+  /** With `pin_locked`: ISO 8601 end of the lock. */
+  lockedUntil?: string;
+  /** With `pin_locked`: the line's time zone (config voicemail.timeZone), to show the time as its clocks do. */
+  timeZone?: string;
 }
 
 /** An error a route throws on purpose, carrying its HTTP status (and optional extra headers). */
@@ -27,10 +38,13 @@ export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: ErrorStatus;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(status: ErrorStatus, message: string, headers: Record<string, string> = {}) {
+  /** Stable code and extra fields of the body (see ErrorBody). */
+  readonly details: Readonly<{ code?: string; lockedUntil?: string; timeZone?: string }>;
+  constructor(status: ErrorStatus, message: string, headers: Record<string, string> = {}, details: { code?: string; lockedUntil?: string; timeZone?: string } = {}) {
     super(message);
     this.status = status;
     this.headers = headers;
+    this.details = details;
   }
 }
 
@@ -59,20 +73,23 @@ const FRIENDLY: Readonly<Record<string, string>> = {
  * kind is a 4xx; only a genuine fault of ours (database down, bug) is a 500, and its details are not shown.
  */
 export function toErrorResponse(err: unknown): { status: ErrorStatus; body: ErrorBody; headers: Record<string, string> } {
-  const reply = (status: ErrorStatus, message: string, headers: Record<string, string> = {}) => ({
+  const reply = (status: ErrorStatus, message: string, headers: Record<string, string> = {}, extra: Partial<ErrorBody> = {}) => ({
     status,
-    body: { error: ERROR_CODES[status], message },
+    body: { error: ERROR_CODES[status], code: ERROR_CODES[status], message, ...extra } as ErrorBody,
     headers,
   });
-  if (err instanceof ApiError) return reply(err.status, err.message, { ...err.headers });
-  if (err instanceof ValidationError) return reply(400, err.message);
+  if (err instanceof ApiError) return reply(err.status, err.message, { ...err.headers }, { ...err.details });
+  if (err instanceof ValidationError) return reply(400, err.message, {}, { code: 'invalid_request' });
   if (err instanceof NotFoundError) return reply(404, err.message);
   if (err instanceof ConflictError) return reply(409, err.message);
-  if (err instanceof AudioFormatError) return reply(400, err.message);
+  if (err instanceof AudioFormatError) return reply(400, err.message, {}, { code: 'unsupported_audio' });
   if (err instanceof StoreError) return reply(500, 'the store failed to complete the request');
   if (typeof err === 'object' && err !== null) {
     const { code, statusCode, message } = err as { code?: unknown; statusCode?: unknown; message?: unknown };
     const text = typeof message === 'string' ? message : 'bad request';
+    if (code === 'FST_ERR_VALIDATION' && typeof (err as { field?: unknown }).field === 'string') {
+      return reply(400, text, {}, { code: 'invalid_field', field: (err as { field: string }).field });
+    }
     if (typeof code === 'string' && code in CLIENT_ERROR_CODES) {
       return reply(CLIENT_ERROR_CODES[code]!, FRIENDLY[code] ?? text);
     }

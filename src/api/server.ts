@@ -13,6 +13,7 @@ import { registerGreetingRoutes } from './routes/greetings.js';
 import { registerLineRoutes } from './routes/lines.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
+import { OVH_PREFIX, registerOvhRoutes } from './routes/ovh/index.js';
 import { registerVoicemailRoutes } from './routes/voicemail.js';
 import { lineParamSchema, zodValidatorCompiler } from './validation.js';
 import { registerWebAssets } from './web-assets.js';
@@ -103,6 +104,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     },
     { prefix: API_PREFIX },
   );
+  await app.register(async (ovh) => void registerOvhRoutes(ovh, ctx), { prefix: OVH_PREFIX });
   registerWebAssets(app);
   return app;
 }

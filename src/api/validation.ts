@@ -14,7 +14,9 @@ export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema,
     const result = schema.safeParse(data);
     if (result.success) return { value: result.data };
     const error = ValidationError.fromZod(result.error, part);
-    return { error: Object.assign(new Error(error.message), { statusCode: 400, code: 'FST_ERR_VALIDATION' }) };
+    // The first offending field (`body.redirectionEmails.1.email`) lets a page say which input to fix.
+    const field = [part, ...(result.error.issues[0]?.path ?? []).map(String)].join('.');
+    return { error: Object.assign(new Error(error.message), { statusCode: 400, code: 'FST_ERR_VALIDATION', field }) };
   };
 };
 

@@ -12,6 +12,7 @@ const ASSETS: Readonly<Record<string, string>> = {
   'i18n.js': 'text/javascript; charset=utf-8',
   'views.js': 'text/javascript; charset=utf-8',
   'docs.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
 
 /** Everything is served from this origin; audio may also come from blob: URLs. No inline script anywhere. */

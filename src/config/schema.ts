@@ -60,7 +60,17 @@ export const ConfigSchema = z
       .strict(),
     demo: z.object({ enabled: z.boolean(), line: z.string(), pin: z.string().regex(/^\d{4,10}$/) }).strict(),
     api: z
-      .object({ enabled: z.boolean(), host: z.string(), port: z.number().int().min(0).max(65535), operatorToken: z.string() })
+      .object({
+        enabled: z.boolean(),
+        host: z.string(),
+        port: z.number().int().min(0).max(65535),
+        operatorToken: z.string(),
+        /** OVH-compatible API (/1.0): the applications (key + secret) allowed to sign requests. */
+        ovhApplications: z
+          .array(z.object({ key: z.string().min(8), secret: z.string().min(16), name: z.string().optional() }).strict())
+          .max(100)
+          .default([]),
+      })
       .strict(),
     smtp: z.object({ url: z.string(), from: z.string(), fromName: z.string() }).strict(),
     retention: z

@@ -51,7 +51,7 @@ describe.each(ENGINES)('subscriber login on %s', (engine) => {
     for (let i = 0; i < 5; i++) {
       const r = await call(h.base, 'POST', `${V1}/auth/login`, { body: { line, pin: '0000' } });
       expect(r.status).toBe(401);
-      expect(r.json).toEqual({ error: 'unauthorized', message: 'wrong line number or PIN' });
+      expect(r.json).toEqual({ error: 'unauthorized', code: 'wrong_credentials', message: 'wrong line number or PIN' });
     }
     const failures = await h.store.authFailures.list({ line });
     expect(failures).toHaveLength(5);
@@ -82,6 +82,7 @@ describe.each(ENGINES)('subscriber login on %s', (engine) => {
     const unknown = freshLine();
     expect((await call(h.base, 'POST', `${V1}/auth/login`, { body: { line: unknown, pin: '1234' } })).json).toEqual({
       error: 'unauthorized',
+      code: 'wrong_credentials',
       message: 'wrong line number or PIN',
     });
     const noPin = freshLine();

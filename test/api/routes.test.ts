@@ -41,7 +41,7 @@ describe.each(ENGINES)('management API on %s', (engine) => {
       expect(await h.store.lines.find(number)).toBeUndefined();
       const gone = await call(h.base, 'GET', `${V1}/lines/${enc(number)}`, op);
       expect(gone.status).toBe(404);
-      expect(gone.json).toEqual({ error: 'not_found', message: expect.stringContaining(number) });
+      expect(gone.json).toEqual({ error: 'not_found', code: 'not_found', message: expect.stringContaining(number) });
       expect((await call(h.base, 'DELETE', `${V1}/lines/${enc(number)}`, op)).status).toBe(404);
     });
 
@@ -208,7 +208,7 @@ describe.each(ENGINES)('management API on %s', (engine) => {
       expect((await call(h.base, 'POST', `${V1}/lines`, { ...sub, body: { number: freshLine() } })).status).toBe(403);
       expect((await call(h.base, 'DELETE', `${V1}/lines/${enc(mine)}`, sub)).status).toBe(403);
       expect(await h.store.lines.find(mine)).toBeDefined();
-      expect((await call(h.base, 'GET', `${V1}/auth/session`, sub)).json).toEqual({ role: 'subscriber', line: mine });
+      expect((await call(h.base, 'GET', `${V1}/auth/session`, sub)).json).toEqual({ role: 'subscriber', line: mine, timeZone: 'Europe/Paris' });
       expect((await call(h.base, 'GET', `${V1}/auth/session`, op)).json).toEqual({ role: 'operator' });
     });
 
@@ -243,6 +243,29 @@ describe.each(ENGINES)('management API on %s', (engine) => {
         'GET /api/v1/lines/{line}/voicemail/directories/{id}/download', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout',
         'GET /api/v1/auth/session', 'GET /api/v1/openapi.json', 'GET /api/v1/metrics',
         'GET /api/v1/lines/{line}/voicemail/directories/{id}/notifications',
+        'POST /api/v1/lines/{line}/voicemail/directories/{id}/heard',
+        // The OVH-compatible surface (src/api/routes/ovh).
+        'DELETE /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories/{id}',
+        'GET /1.0/auth/time',
+        'GET /1.0/files/{token}',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories/{id}',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories/{id}/download',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/routing',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/voicemailNumbers',
+        'POST /1.0/auth/credential',
+        'POST /1.0/auth/credential/validate',
+        'POST /1.0/auth/logout',
+        'POST /1.0/auth/operator/credential',
+        'POST /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories/{id}/move',
+        'POST /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/changePassword',
+        'POST /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings/changeRouting',
+        'PUT /1.0/telephony/{billingAccount}/voicemail/{serviceName}/settings',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}',
+        'DELETE /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}',
+        'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}/download',
       ];
       expect(documented.sort()).toEqual(expected.sort());
       // …and each documented route is one the server really answers.

@@ -121,7 +121,7 @@ test('a subscriber manages the line from the web manager', async () => {
   await page.getByLabel('Numéro de la ligne').fill(line.slice(1));
   await page.getByLabel('Code secret (PIN)').fill('0000');
   await byTestId('login-submit').click();
-  await hasText(byTestId('error'), 'wrong line number or PIN');
+  await hasText(byTestId('error-login'), 'Numéro de ligne ou code secret incorrect.');
   expect(await h.store.authFailures.list({ line })).toHaveLength(1);
   await page.getByLabel('Code secret (PIN)').fill(PIN);
   await byTestId('login-submit').click();
@@ -145,7 +145,7 @@ test('a subscriber manages the line from the web manager', async () => {
   await byTestId('settings-email-1').fill('martin@example.org');
   await byTestId('settings-email-type-1').selectOption('simple');
   await byTestId('settings-save').click();
-  await hasText(byTestId('status'), 'Configuration enregistrée.');
+  await hasText(byTestId('ok-settings'), 'Configuration enregistrée.');
   expect(await h.store.lines.getSettings(line)).toMatchObject({
     audioFormat: 'mp3',
     greetingType: 'full',
@@ -202,9 +202,9 @@ test('a subscriber manages the line from the web manager', async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'web-manager.png'), fullPage: true });
 
-  // Delete (after the browser's confirmation).
-  page.once('dialog', (dialog) => void dialog.accept());
+  // Delete (after the page's confirmation dialog).
   await page.locator(`[data-testid="message-row"][data-id="${message.id}"]`).getByTestId('message-delete').click();
+  await byTestId('confirm-ok').click();
   await byTestId('messages-empty').waitFor();
   await expect(h.store.messages.get(message.id)).rejects.toThrow('does not exist');
 

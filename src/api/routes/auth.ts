@@ -24,6 +24,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
       429,
       `too many wrong PINs for line ${line}: login is locked until ${iso(lockedUntil)}`,
       { 'retry-after': String(Math.max(1, Math.ceil((lockedUntil - now) / 1000))) },
+      { code: 'pin_locked', lockedUntil: iso(lockedUntil), timeZone: ctx.config.voicemail.timeZone },
     );
   }
 
@@ -50,7 +51,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
         await store.authFailures.record({ line, source: 'web', remote: request.ip, at: now });
         ctx.logger.warn({ line, remote: request.ip }, 'web login failed');
         // The same answer whether the line exists or not: the login form does not reveal provisioned numbers.
-        throw new ApiError(401, 'wrong line number or PIN');
+        throw new ApiError(401, 'wrong line number or PIN', {}, { code: 'wrong_credentials' });
       }
       await store.authFailures.clear(line);
       const { token, expiresAt } = sessions.create(line);
@@ -80,12 +81,15 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
     {
       config: {
         access: 'authenticated',
-        doc: { summary: 'Who the credentials belong to', tags: ['auth'], success: { status: 200, description: '{ role, line? }' } },
+        doc: { summary: 'Who the credentials belong to', tags: ['auth'], success: { status: 200, description: '{ role, line?, timeZone? }' } },
       },
     },
     async (request) => {
       const principal = request.principal!;
-      return principal.role === 'operator' ? { role: 'operator' } : { role: 'subscriber', line: principal.line };
+      return principal.role === 'operator'
+        ? { role: 'operator' }
+        : // The time zone of the line's dates (config voicemail.timeZone), for the web manager to format them.
+          { role: 'subscriber', line: principal.line, timeZone: ctx.config.voicemail.timeZone };
     },
   );
 }

@@ -106,6 +106,20 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: ApiContext): vo
     },
   );
 
+  app.post(
+    '/lines/:line/voicemail/directories/:id/heard',
+    {
+      schema: { params: MessageParams },
+      preHandler: requireLineAccess,
+      config: doc('Mark a message heard when its playback starts (inbox and urgent → old, as the dial-in menu does)', 'The message'),
+    },
+    async (request) => {
+      const { line, id } = parsed(MessageParams, request.params);
+      await messageOf(line, id);
+      return messageView(await store.messages.markHeard(id));
+    },
+  );
+
   app.get(
     '/lines/:line/voicemail/directories/:id/download',
     {

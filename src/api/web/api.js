@@ -1,12 +1,14 @@
 // Thin client of /api/v1: the session travels in the HttpOnly cookie set at login.
 const BASE = '/api/v1';
 
+/** A refused request: `code` is the stable code the page translates; `body` the whole error JSON. */
 export class ApiRequestError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, body = {}) {
     super(message);
     this.name = 'ApiRequestError';
     this.status = status;
     this.code = code;
+    this.body = body;
   }
 }
 
@@ -20,7 +22,7 @@ async function request(method, path, body) {
   const response = await fetch(BASE + path, init);
   if (response.status === 204) return undefined;
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiRequestError(response.status, data.error ?? 'error', data.message ?? response.statusText);
+  if (!response.ok) throw new ApiRequestError(response.status, data.code ?? data.error ?? 'error', data.message ?? response.statusText, data);
   return data;
 }
 
@@ -56,7 +58,23 @@ export const api = {
     return request('POST', `${linePath(line)}/voicemail/greetings/${kind}`, form);
   },
   deleteGreeting: (line, kind) => request('DELETE', `${linePath(line)}/voicemail/greetings/${kind}`),
-  messages: (line, dir) => request('GET', `${linePath(line)}/voicemail/directories${dir ? `?dir=${encodeURIComponent(dir)}` : ''}`),
+  messages: (line, dir) => {
+    const query = new URLSearchParams({ order: 'desc' });
+    if (dir) query.set('dir', dir);
+    return request('GET', `${linePath(line)}/voicemail/directories?${query}`);
+  },
+  validateOvhCredential: async (token) => {
+    const response = await fetch('/1.0/auth/credential/validate', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { accept: 'application/json', 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiRequestError(response.status, data.code ?? data.error ?? 'error', data.message ?? '', data);
+    return data;
+  },
+  markHeard: (line, id) => request('POST', `${linePath(line)}/voicemail/directories/${encodeURIComponent(id)}/heard`),
   moveMessage: (line, id, dir) => request('POST', `${linePath(line)}/voicemail/directories/${encodeURIComponent(id)}/move`, { dir }),
   deleteMessage: (line, id) => request('DELETE', `${linePath(line)}/voicemail/directories/${encodeURIComponent(id)}`),
 };

@@ -72,7 +72,7 @@ const MESSAGES = {
     'messages.format': 'Format',
     'messages.move': 'Déplacer vers',
     'messages.delete': 'Supprimer',
-    'messages.confirmDelete': 'Supprimer définitivement ce message ?',
+    'messages.confirmDelete': 'Supprimer définitivement le message de {caller}\u00a0?',
     'messages.empty': 'Aucun message.',
     'messages.player': 'Lecteur',
     'folder.inbox': 'Nouveaux',
@@ -82,6 +82,49 @@ const MESSAGES = {
     'folder.family': 'Famille',
     'folder.friends': 'Amis',
     'error.generic': 'Une erreur est survenue',
+    'skip': 'Aller au contenu',
+    'ovh.validated': 'Accès de l’application à l’API autorisé pour cette ligne.',
+    'error.ovh_unknown_credential': 'Cette demande d’accès à l’API a expiré ou a déjà été utilisée.',
+    'settings.unreadLabel': 'Messages non lus :',
+    'nav.label': 'Compte',
+    'settings.options': 'Options',
+    'footer': 'Répondeur — messagerie vocale',
+    'error.network': 'Le serveur est injoignable. Vérifiez votre connexion et réessayez.',
+    'error.wrong_credentials': 'Numéro de ligne ou code secret incorrect.',
+    'error.pin_locked': 'Trop de codes erronés : la connexion est bloquée jusqu’à {time}.',
+    'error.too_many_attempts': 'Trop de tentatives : réessayez plus tard.',
+    'error.unauthorized': 'Votre session a expiré : reconnectez-vous.',
+    'error.forbidden': 'Cette action n’est pas autorisée.',
+    'error.not_found': 'Cet élément n’existe plus. La page a été actualisée.',
+    'error.conflict': 'Cet élément a été modifié entre-temps. Réessayez.',
+    'error.payload_too_large': 'Le fichier est trop volumineux.',
+    'error.unsupported_media_type': 'Ce type de fichier n’est pas accepté.',
+    'error.unsupported_audio': 'Ce fichier audio n’est pas reconnu. Envoyez un fichier WAV, MP3, OGG, FLAC, AIFF ou AU.',
+    'error.invalid_request': 'La demande est invalide. Vérifiez les champs saisis.',
+    'error.invalid_field': 'Valeur invalide : {field}.',
+    'error.internal_error': 'Erreur du serveur. Réessayez dans un instant.',
+    'error.noFile': 'Choisissez d’abord un fichier audio.',
+    'error.pinFormat': 'Le code doit comporter de 4 à 10 chiffres.',
+    'field.pin': 'code secret',
+    'field.line': 'numéro de la ligne',
+    'field.password': 'nouveau code',
+    'field.fromEmail': 'adresse e-mail de l’expéditeur',
+    'field.fromName': 'nom de l’expéditeur',
+    'field.redirectionEmails': 'adresses e-mail de notification',
+    'field.redirectionEmails.email': 'adresse e-mail {n}',
+    'field.audioFormat': 'format audio',
+    'field.greetingType': 'annonce',
+    'confirm.title': 'Confirmer la suppression',
+    'confirm.cancel': 'Annuler',
+    'confirm.delete': 'Supprimer',
+    'greetings.confirmDelete': 'Supprimer l’annonce «\u00a0{kind}\u00a0»\u00a0? Les appelants entendront l’annonce par défaut.',
+    'greetings.deleted': 'Annonce supprimée.',
+    'messages.unread': 'Non écouté',
+    'messages.nowPlaying': 'Lecture : {caller}, {duration}',
+    'messages.deleted': 'Message supprimé.',
+    'messages.moved': 'Message déplacé vers « {dir} ».',
+    'messages.from': 'De',
+    'routing.done': 'Mode de la ligne modifié.',
   },
   en: {
     'app.title': 'Voicemail — line management',
@@ -153,7 +196,7 @@ const MESSAGES = {
     'messages.format': 'Format',
     'messages.move': 'Move to',
     'messages.delete': 'Delete',
-    'messages.confirmDelete': 'Delete this message for good?',
+    'messages.confirmDelete': 'Delete the message from {caller} for good?',
     'messages.empty': 'No messages.',
     'messages.player': 'Player',
     'folder.inbox': 'New',
@@ -163,6 +206,49 @@ const MESSAGES = {
     'folder.family': 'Family',
     'folder.friends': 'Friends',
     'error.generic': 'Something went wrong',
+    'skip': 'Skip to content',
+    'ovh.validated': 'The application may now use the API for this line.',
+    'error.ovh_unknown_credential': 'This API access request has expired or was already used.',
+    'settings.unreadLabel': 'Unread messages:',
+    'nav.label': 'Account',
+    'settings.options': 'Options',
+    'footer': 'Répondeur — voicemail',
+    'error.network': 'The server cannot be reached. Check your connection and try again.',
+    'error.wrong_credentials': 'Wrong line number or secret code.',
+    'error.pin_locked': 'Too many wrong codes: logging in is blocked until {time}.',
+    'error.too_many_attempts': 'Too many attempts: try again later.',
+    'error.unauthorized': 'Your session has expired: please log in again.',
+    'error.forbidden': 'This action is not allowed.',
+    'error.not_found': 'This item no longer exists. The page has been refreshed.',
+    'error.conflict': 'This item was changed meanwhile. Try again.',
+    'error.payload_too_large': 'The file is too large.',
+    'error.unsupported_media_type': 'This type of file is not accepted.',
+    'error.unsupported_audio': 'This audio file is not recognised. Send a WAV, MP3, OGG, FLAC, AIFF or AU file.',
+    'error.invalid_request': 'The request is invalid. Check the fields.',
+    'error.invalid_field': 'Invalid value: {field}.',
+    'error.internal_error': 'Server error. Try again in a moment.',
+    'error.noFile': 'Choose an audio file first.',
+    'error.pinFormat': 'The code must have 4 to 10 digits.',
+    'field.pin': 'secret code',
+    'field.line': 'line number',
+    'field.password': 'new code',
+    'field.fromEmail': 'sender e-mail address',
+    'field.fromName': 'sender name',
+    'field.redirectionEmails': 'notification e-mail addresses',
+    'field.redirectionEmails.email': 'e-mail address {n}',
+    'field.audioFormat': 'audio format',
+    'field.greetingType': 'greeting',
+    'confirm.title': 'Confirm deletion',
+    'confirm.cancel': 'Cancel',
+    'confirm.delete': 'Delete',
+    'greetings.confirmDelete': 'Delete the “{kind}” greeting? Callers will hear the default greeting.',
+    'greetings.deleted': 'Greeting deleted.',
+    'messages.unread': 'Unheard',
+    'messages.nowPlaying': 'Playing: {caller}, {duration}',
+    'messages.deleted': 'Message deleted.',
+    'messages.moved': 'Message moved to “{dir}”.',
+    'messages.from': 'From',
+    'routing.done': 'Line mode changed.',
   },
 };
 
@@ -184,8 +270,19 @@ export function language() {
 }
 
 /** The text of `key` in the current language (the key itself if missing, so gaps are visible). */
-export function t(key) {
-  return MESSAGES[current][key] ?? MESSAGES.fr[key] ?? key;
+export function t(key, params = {}) {
+  const text = MESSAGES[current][key] ?? MESSAGES.fr[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+}
+
+/** Whether a text exists for `key` (so a missing error code falls back to a generic text). */
+export function has(key) {
+  return key in MESSAGES[current] || key in MESSAGES.fr;
+}
+
+/** BCP 47 locale of the current language, for Intl formatting. */
+export function locale() {
+  return current === 'fr' ? 'fr-FR' : 'en-GB';
 }
 
 export function setLanguage(lang) {

@@ -1,5 +1,5 @@
 // DOM builders of the web manager. User data only ever goes through textContent and attributes.
-import { t, language } from './i18n.js';
+import { locale, t } from './i18n.js';
 
 export const FOLDERS = ['inbox', 'old', 'urgent', 'work', 'family', 'friends'];
 export const GREETING_KINDS = ['unavail', 'busy', 'greet', 'temp', 'name'];
@@ -59,10 +59,15 @@ export function fillSettings(form, settings) {
 /** The settings as the form shows them, ready for PUT …/voicemail/settings. */
 export function readSettings(form) {
   const redirectionEmails = [];
+  // Which row each sent address comes from, so that an error on redirectionEmails.N names the right row.
+  const rows = [];
   for (let i = 0; i < MAX_EMAILS; i++) {
     const email = form.querySelector(`#email-${i}`).value.trim();
-    if (email !== '') redirectionEmails.push({ email, type: form.querySelector(`#email-type-${i}`).value });
+    if (email === '') continue;
+    redirectionEmails.push({ email, type: form.querySelector(`#email-type-${i}`).value });
+    rows.push(i);
   }
+  form.dataset.emailRows = rows.join(',');
   const text = (name) => {
     const value = form.elements[name].value.trim();
     return value === '' ? null : value;
@@ -78,8 +83,14 @@ export function readSettings(form) {
   return settings;
 }
 
-export function formatDate(iso) {
-  return new Intl.DateTimeFormat(language() === 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' }).format(new Date(iso));
+/** A date and time as the line's clocks show it (its time zone, config voicemail.timeZone), in the page's language. */
+export function formatDate(iso, timeZone) {
+  const options = { dateStyle: 'medium', timeStyle: 'short' };
+  try {
+    return new Intl.DateTimeFormat(locale(), { ...options, timeZone }).format(new Date(iso));
+  } catch {
+    return new Intl.DateTimeFormat(locale(), options).format(new Date(iso));
+  }
 }
 
 export function formatDuration(seconds) {
@@ -94,7 +105,7 @@ export function fillFolderFilter(select, selected) {
 
 /**
  * One greeting card per kind: state, file input + upload, player and delete when recorded.
- * `handlers` = { upload(kind, file), remove(kind), audioUrl(kind, greeting) }.
+ * `handlers` = { upload(kind, input), remove(kind), audioUrl(kind, greeting) }.
  */
 export function renderGreetings(container, greetings, handlers) {
   const byKind = new Map(greetings.map((g) => [g.kind, g]));
@@ -102,69 +113,85 @@ export function renderGreetings(container, greetings, handlers) {
     ...GREETING_KINDS.map((kind) => {
       const greeting = byKind.get(kind);
       const fileId = `greeting-file-${kind}`;
+      const titleId = `greeting-title-${kind}`;
       const file = el('input', { id: fileId, type: 'file', accept: 'audio/*,.wav,.mp3,.ogg,.flac,.aiff,.aif,.au', 'data-testid': `greeting-file-${kind}` });
-      const upload = el('button', { type: 'button', 'data-testid': `greeting-upload-${kind}`, i18n: 'greetings.upload' });
-      upload.addEventListener('click', () => {
-        if (file.files.length > 0) handlers.upload(kind, file.files[0]);
-      });
+      const upload = el('button', { type: 'button', class: 'secondary', 'data-testid': `greeting-upload-${kind}`, i18n: 'greetings.upload' });
+      upload.addEventListener('click', () => handlers.upload(kind, file));
+      const state = greeting ? `${t('greetings.recorded')} — ${formatDuration(greeting.duration)}` : t('greetings.none');
       const row = el(
-        'div',
-        { class: 'greeting', 'data-testid': `greeting-${kind}`, 'data-recorded': greeting ? 'true' : 'false' },
-        el('h3', { i18n: `greetings.kind.${kind}` }),
-        el('p', {}, greeting ? `${t('greetings.recorded')} — ${formatDuration(greeting.duration)}` : t('greetings.none')),
-        el('label', { for: fileId }, t('greetings.file')),
-        file,
-        upload,
+        'article',
+        { class: 'greeting', 'aria-labelledby': titleId, 'data-testid': `greeting-${kind}`, 'data-recorded': greeting ? 'true' : 'false' },
+        el('h3', { id: titleId, i18n: `greetings.kind.${kind}` }),
+        el('p', { class: greeting ? 'state recorded' : 'state' }, state),
       );
       if (greeting) {
-        const remove = el('button', { type: 'button', 'data-testid': `greeting-delete-${kind}`, i18n: 'greetings.delete' });
-        remove.addEventListener('click', () => handlers.remove(kind));
         row.append(
           el('audio', { controls: true, preload: 'none', src: handlers.audioUrl(kind, greeting), 'data-testid': `greeting-audio-${kind}`, 'aria-label': t(`greetings.kind.${kind}`) }),
-          remove,
         );
       }
+      row.append(el('label', { for: fileId }, t('greetings.file')), file);
+      const buttons = el('div', { class: 'row' }, upload);
+      if (greeting) {
+        const remove = el('button', { type: 'button', class: 'danger', 'data-testid': `greeting-delete-${kind}`, i18n: 'greetings.delete' });
+        remove.addEventListener('click', () => handlers.remove(kind));
+        buttons.append(remove);
+      }
+      row.append(buttons);
       return row;
     }),
   );
 }
 
+/** "Alice (+33611223344)" or the number alone. */
+export function callerText(m) {
+  return m.callerName ? `${m.callerName} (${m.caller})` : m.caller;
+}
+
 /**
- * The messages table. `handlers` = { play(message), downloadUrl(message, format), move(message, dir), remove(message) }.
+ * The messages, newest first, one card each (fits any width). `handlers` = { play(message), downloadUrl(message,
+ * format), move(message, dir), remove(message), timeZone, defaultFormat }.
  */
-export function renderMessages(tbody, messages, handlers) {
-  tbody.replaceChildren(
+export function renderMessages(list, messages, handlers) {
+  list.replaceChildren(
     ...messages.map((m) => {
       const formatId = `format-${m.id}`;
       const moveId = `move-${m.id}`;
-      const play = el('button', { type: 'button', 'data-testid': 'message-play', i18n: 'messages.play' });
+      const titleId = `message-title-${m.id}`;
+      const unread = m.heardAt === null;
+      const play = el('button', { type: 'button', 'data-testid': 'message-play', 'aria-describedby': titleId }, `▶ ${t('messages.play')}`);
       play.addEventListener('click', () => handlers.play(m));
       const format = el('select', { id: formatId, 'data-testid': 'message-format' });
-      options(format, AUDIO_FORMATS, (v) => v, 'wav');
-      const download = el('a', { href: handlers.downloadUrl(m, 'wav'), download: '', 'data-testid': 'message-download', i18n: 'messages.download' });
+      options(format, AUDIO_FORMATS, (v) => v.toUpperCase(), handlers.defaultFormat);
+      const download = el('a', { class: 'button secondary', href: handlers.downloadUrl(m, handlers.defaultFormat), download: '', 'data-testid': 'message-download', 'aria-describedby': titleId, i18n: 'messages.download' });
       format.addEventListener('change', () => download.setAttribute('href', handlers.downloadUrl(m, format.value)));
       const move = el('select', { id: moveId, 'data-testid': 'message-move' });
       options(move, FOLDERS, (v) => t(`folder.${v}`), m.dir);
       move.addEventListener('change', () => handlers.move(m, move.value));
-      const remove = el('button', { type: 'button', 'data-testid': 'message-delete', i18n: 'messages.delete' });
+      const remove = el('button', { type: 'button', class: 'danger', 'data-testid': 'message-delete', 'aria-describedby': titleId, i18n: 'messages.delete' });
       remove.addEventListener('click', () => handlers.remove(m));
+      const title = el('h3', { id: titleId, class: 'caller', 'data-testid': 'message-caller' }, callerText(m));
+      const meta = el(
+        'p',
+        { class: 'meta' },
+        el('time', { datetime: m.creationDatetime }, formatDate(m.creationDatetime, handlers.timeZone)),
+        ' · ',
+        el('span', { 'data-testid': 'message-duration' }, formatDuration(m.duration)),
+        ' · ',
+        el('span', { 'data-testid': 'message-dir' }, t(`folder.${m.dir}`)),
+      );
+      const head = el('div', { class: 'message-head' }, title);
+      if (unread) head.append(el('span', { class: 'badge', 'data-testid': 'message-unread' }, t('messages.unread')));
       return el(
-        'tr',
-        { 'data-testid': 'message-row', 'data-id': m.id },
-        el('td', { 'data-testid': 'message-caller' }, m.callerName ? `${m.callerName} (${m.caller})` : m.caller),
-        el('td', {}, el('time', { datetime: m.creationDatetime }, formatDate(m.creationDatetime))),
-        el('td', { 'data-testid': 'message-duration' }, formatDuration(m.duration)),
-        el('td', { 'data-testid': 'message-dir' }, t(`folder.${m.dir}`)),
+        'li',
+        { class: unread ? 'message unread' : 'message', 'data-testid': 'message-row', 'data-id': m.id, 'data-unread': String(unread) },
+        head,
+        meta,
         el(
-          'td',
-          { class: 'actions' },
-          play,
-          el('label', { for: formatId }, t('messages.format')),
-          format,
-          download,
-          el('label', { for: moveId }, t('messages.move')),
-          move,
-          remove,
+          'div',
+          { class: 'message-actions' },
+          el('div', { class: 'row' }, play, download, remove),
+          el('div', { class: 'field' }, el('label', { for: formatId }, t('messages.format')), format),
+          el('div', { class: 'field' }, el('label', { for: moveId }, t('messages.move')), move),
         ),
       );
     }),

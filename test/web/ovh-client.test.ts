@@ -1,0 +1,216 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { FastifyInstance } from 'fastify';
+import { chromium } from 'playwright-core';
+import pino from 'pino';
+import { createApiServer } from '../../src/api/index.js';
+import { decodeAudio } from '../../src/notify/formats/index.js';
+import type { Store } from '../../src/store/index.js';
+import { freshLine, OPERATOR_TOKEN, TestDatabase, testConfig, toneWav } from '../api/harness.js';
+
+// The official OVH Node.js client, configured only with our host, port, base path and credentials.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ovh = require('ovh') as (p: Record<string, unknown>) => { requestPromised(method: string, path: string, params?: object): Promise<unknown> };
+
+const APP = { key: 'repondeurTestApp', secret: 'a-secret-of-the-test-application', name: 'test' };
+const PIN = '4826';
+
+let dir: string;
+let db: TestDatabase;
+let store: Store;
+let app: FastifyInstance;
+let tls: https.Server;
+let apiBase: string;
+let port: number;
+let savedCa: unknown;
+
+/** GET over HTTPS trusting the test certificate; resolves the body. */
+function httpsGet(url: string): Promise<{ status: number; type: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    https.get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'repondeur-ovh-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const cert = readFileSync(join(dir, 'cert.pem'));
+  db = new TestDatabase('sqlite');
+  store = await db.open();
+  const config = testConfig(db.url);
+  config.api.ovhApplications = [APP];
+  app = await createApiServer({ store, config, logger: pino({ level: 'silent' }) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  apiBase = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  // TLS in front of the API, as in production behind a reverse proxy; the Host header is passed on.
+  tls = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+    const upstream = http.request(`${apiBase}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+  port = (tls.address() as AddressInfo).port;
+  savedCa = https.globalAgent.options.ca;
+  https.globalAgent.options.ca = cert;
+}, 60_000);
+
+afterAll(async () => {
+  https.globalAgent.options.ca = savedCa as Buffer | undefined;
+  await new Promise<void>((resolve) => (tls ? tls.close(() => resolve()) : resolve()));
+  await app?.close();
+  await db?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const client = (consumerKey?: string) => ovh({ appKey: APP.key, appSecret: APP.secret, ...(consumerKey ? { consumerKey } : {}), host: 'localhost', port, basePath: '/1.0' });
+
+/** The subscriber opens validationUrl in Chromium and logs in to the web manager, which validates the consumer key. */
+async function validate(validationUrl: string, line: string): Promise<void> {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await page.goto(validationUrl);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.getByTestId('login-line').fill(line.slice(1));
+    await page.getByTestId('login-pin').fill(PIN);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('ok-routing').filter({ hasText: /\w/ }).waitFor();
+    expect(await page.getByTestId('ok-routing').textContent()).toBe('Accès de l’application à l’API autorisé pour cette ligne.');
+  } finally {
+    await browser.close();
+  }
+}
+
+test('the official OVH client lists, downloads, moves and deletes messages and changes settings, PIN and routing', async () => {
+  const line = freshLine();
+  await store.lines.create({ number: line, pin: PIN, routing: 'fax' });
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { message } = await store.messages.create({ line, caller: `+3361122334${i}`, callee: line, durationMs: 2000, wav: toneWav(2), creationDatetime: Date.UTC(2026, 10, 20 + i) });
+    ids.push(message.id);
+  }
+  const serviceName = `00${line.slice(1)}`;
+  const base = `/telephony/ovh-TEST-1/voicemail/${serviceName}`;
+
+  expect(typeof (await client().requestPromised('GET', '/auth/time'))).toBe('number');
+  const credential = (await client().requestPromised('POST', '/auth/credential', { accessRules: [{ method: 'GET', path: '/telephony/*' }] })) as { validationUrl: string; consumerKey: string; state: string };
+  expect(credential.state).toBe('pendingValidation');
+  // Not validated yet: refused.
+  await expect(client(credential.consumerKey).requestPromised('GET', `${base}/settings`)).rejects.toMatchObject({ error: 403 });
+  await validate(credential.validationUrl, line);
+  const api = client(credential.consumerKey);
+
+  // Messages: numeric ids, newest first, telephony.VoicemailMessages.
+  const list = (await api.requestPromised('GET', `${base}/directories`)) as number[];
+  expect(list).toHaveLength(3);
+  expect(list.every((id) => Number.isSafeInteger(id))).toBe(true);
+  const newest = (await api.requestPromised('GET', `${base}/directories/${list[0]}`)) as Record<string, unknown>;
+  expect(newest).toEqual({ id: list[0], caller: '+33611223342', callee: line, creationDatetime: new Date(Date.UTC(2026, 10, 22)).toISOString(), dir: 'inbox', duration: 2 });
+  expect(await api.requestPromised('GET', `${base}/directories`, { dir: 'old' })).toEqual([]);
+
+  // Download: telephony.PcsFile whose url serves the file.
+  const file = (await api.requestPromised('GET', `${base}/directories/${list[0]}/download`, { format: 'mp3' })) as { url: string; filename: string; status: string };
+  expect(file).toMatchObject({ status: 'done', filename: `message-${list[0]}.mp3` });
+  const audio = await httpsGet(file.url);
+  expect(audio.status).toBe(200);
+  expect(audio.type).toContain('audio/mpeg');
+  const decoded = await decodeAudio(audio.body);
+  expect(Math.abs(decoded.samples.length / decoded.channels / decoded.sampleRate - 2)).toBeLessThan(0.1);
+
+  // Move and delete.
+  await api.requestPromised('POST', `${base}/directories/${list[1]}/move`, { dir: 'work' });
+  expect((await store.messages.get(ids[1]!)).dir).toBe('work');
+  expect(await api.requestPromised('GET', `${base}/directories`, { dir: 'work' })).toEqual([list[1]]);
+  await api.requestPromised('DELETE', `${base}/directories/${list[2]}`);
+  await expect(store.messages.get(ids[0]!)).rejects.toThrow('does not exist');
+  await expect(api.requestPromised('GET', `${base}/directories/${list[2]}`)).rejects.toMatchObject({ error: 404 });
+
+  // Settings (telephony.VoicemailProperties), with a non-ASCII name the client escapes as \uXXXX.
+  await api.requestPromised('PUT', `${base}/settings`, { audioFormat: 'ogg', fromName: 'Cabinet Lefèvre', redirectionEmails: [{ email: 'a@example.org', type: 'simple' }], doNotRecord: true });
+  const settings = (await api.requestPromised('GET', `${base}/settings`)) as Record<string, unknown>;
+  expect(settings).toMatchObject({ audioFormat: 'ogg', fromName: 'Cabinet Lefèvre', doNotRecord: true, redirectionEmails: [{ email: 'a@example.org', type: 'simple' }], annouceMessage: '', isNewVersion: true, unreadMessages: 1, greetingType: 'default' });
+  expect(await api.requestPromised('GET', `${base}/settings/voicemailNumbers`)).toEqual({ external: expect.any(String), internal: expect.any(String) });
+
+  // PIN and routing.
+  await api.requestPromised('POST', `${base}/settings/changePassword`, { password: '13579' });
+  expect(await store.lines.verifyPin(line, '13579')).toBe(true);
+  expect(await api.requestPromised('GET', `${base}/settings/routing`)).toBe('fax');
+  await api.requestPromised('POST', `${base}/settings/changeRouting`, { routing: 'voicemail' });
+  expect(await api.requestPromised('GET', `${base}/settings/routing`)).toBe('voicemail');
+  expect((await store.lines.get(line)).routing).toBe('voicemail');
+  await expect(api.requestPromised('POST', `${base}/settings/changeRouting`, { routing: 'modem' })).rejects.toMatchObject({ error: 400 });
+
+  // Greetings: telephony.VoicemailGreetings, downloaded through a PcsFile, deleted.
+  await store.greetings.put(line, 'busy', { wav: toneWav(1), durationMs: 1000 });
+  expect(await api.requestPromised('GET', `${base}/greetings`)).toEqual([2]);
+  expect(await api.requestPromised('GET', `${base}/greetings/2`)).toEqual({ id: 2, dir: 'busy', callee: line });
+  const greetingFile = (await api.requestPromised('GET', `${base}/greetings/2/download`)) as { url: string; filename: string };
+  expect(greetingFile.filename).toBe('greeting-busy.wav');
+  expect((await httpsGet(greetingFile.url)).type).toContain('audio/wav');
+  await api.requestPromised('DELETE', `${base}/greetings/2`);
+  expect(await store.greetings.get(line, 'busy')).toBeUndefined();
+  expect(await api.requestPromised('GET', `${base}/greetings`)).toEqual([]);
+
+  // Another line and a wrong secret are refused.
+  const other = freshLine();
+  await store.lines.create({ number: other, pin: PIN, routing: 'voicemail' });
+  await expect(api.requestPromised('GET', `/telephony/x/voicemail/00${other.slice(1)}/settings`)).rejects.toMatchObject({ error: 403 });
+  const forged = ovh({ appKey: APP.key, appSecret: 'not-the-secret-of-the-application', consumerKey: credential.consumerKey, host: 'localhost', port, basePath: '/1.0' });
+  await expect(forged.requestPromised('GET', `${base}/settings`)).rejects.toMatchObject({ error: 400, message: 'Invalid signature' });
+}, 60_000);
+
+test('the operator issues a consumer key for a line', async () => {
+  const line = freshLine();
+  await store.lines.create({ number: line, pin: PIN, routing: 'voicemail' });
+  const r = await fetch(`${apiBase}/1.0/auth/operator/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` }, body: JSON.stringify({ applicationKey: APP.key, line }) });
+  const { consumerKey } = (await r.json()) as { consumerKey: string };
+  expect(await client(consumerKey).requestPromised('GET', `/telephony/x/voicemail/00${line.slice(1)}/settings/routing`)).toBe('voicemail');
+  const noToken = await fetch(`${apiBase}/1.0/auth/operator/credential`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ applicationKey: APP.key, line }) });
+  expect(noToken.status).toBe(401);
+});
+
+/** A request signed by hand the way the OVH clients do, with a chosen timestamp, through the TLS front. */
+function signedRequest(method: string, path: string, consumerKey: string, timestamp: number): Promise<{ status: number; body: string }> {
+  const url = `https://localhost${path}`;
+  const signature = '$1$' + createHash('sha1').update([APP.secret, consumerKey, method, url, '', timestamp].join('+')).digest('hex');
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: 'localhost', port, method, path, headers: { 'X-Ovh-Application': APP.key, 'X-Ovh-Consumer': consumerKey, 'X-Ovh-Timestamp': String(timestamp), 'X-Ovh-Signature': signature } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('signatures outside the allowed clock skew are refused; /auth/logout revokes the consumer key', async () => {
+  const line = freshLine();
+  await store.lines.create({ number: line, pin: PIN, routing: 'voicemail' });
+  const issued = await fetch(`${apiBase}/1.0/auth/operator/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` }, body: JSON.stringify({ applicationKey: APP.key, line }) });
+  const { consumerKey } = (await issued.json()) as { consumerKey: string };
+  const path = `/1.0/telephony/x/voicemail/00${line.slice(1)}/settings/routing`;
+  const now = Math.round(Date.now() / 1000);
+  expect(await signedRequest('GET', path, consumerKey, now)).toEqual({ status: 200, body: '"voicemail"' });
+  const stale = await signedRequest('GET', path, consumerKey, now - 3600);
+  expect(stale.status).toBe(400);
+  expect(JSON.parse(stale.body)).toMatchObject({ code: 'ovh_bad_timestamp' });
+  expect((await signedRequest('POST', '/1.0/auth/logout', consumerKey, now)).status).toBe(200);
+  expect((await signedRequest('GET', path, consumerKey, now)).status).toBe(403);
+});
