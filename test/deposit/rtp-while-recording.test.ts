@@ -17,6 +17,7 @@ import { findExactly } from './audio.js';
 
 const RATE = 8000;
 const LINES: Record<G711Codec, string> = { PCMU: '+33912000031', PCMA: '+33912000032' };
+const HOLD_LINE = '+33912000033';
 const SILENCE_BYTE: Record<G711Codec, number> = { PCMU: 0xff, PCMA: 0xd5 };
 /** The issue's bound on the time between two of our packets while the call is up (a protocol property, not speed). */
 const MAX_GAP_MS = 100;
@@ -52,7 +53,7 @@ beforeAll(async () => {
   ticker = setInterval(() => ticks.push(performance.now()), 5);
   server = await startServerProcess();
   store = await openStore(`sqlite:${join(server.dir, 'repondeur.db')}`);
-  for (const line of Object.values(LINES)) await store.lines.create({ number: line, routing: 'voicemail' });
+  for (const line of [...Object.values(LINES), HOLD_LINE]) await store.lines.create({ number: line, routing: 'voicemail' });
 }, 40000);
 
 afterAll(async () => {
@@ -144,5 +145,38 @@ describe('RTP to the caller while it records a message', () => {
     expect(stored).toHaveLength(1);
     const samples = decodeWav(await store.messages.getAudio(stored[0]!.id)).samples;
     expect(findExactly(samples, g711RoundTrip(codec, spoken))).toBeGreaterThanOrEqual(0);
+  }, 60000);
+
+  test.concurrent('hold (re-INVITE sendonly) stops our stream during the recording; unhold resumes it, same SSRC, next seq, marker', async () => {
+    const ua = await TestUa.create({ server: `127.0.0.1:${server.sipPort}` });
+    uas.push(ua);
+    const result = await ua.invite({ to: HOLD_LINE, from: '0611223344', codecs: [{ pt: 8, name: 'PCMA' }], telephoneEvent: [101] });
+    expect(result.status).toBe(200);
+    const c = result.call!;
+    let beepEnd = -1;
+    await until('the beep and 500 ms of silence after it', () => {
+      beepEnd = endOfBeep(c, 'PCMA');
+      return beepEnd > 0 && c.packets.length - 1 - beepEnd >= 25;
+    }, 30000);
+    // RFC 3264 §8.4: "If the stream to be placed on hold was previously a sendrecv media stream, it is placed on hold
+    // by marking it sendonly." We keep talking (the recording goes on); the server, now recvonly, must stay quiet.
+    expect((await c.reinvite({ direction: 'sendonly' })).status).toBe(200);
+    const atHold = c.packets.length;
+    await c.sendAudio(speech(RATE, 3));
+    const duringHold = c.packets.length - atHold;
+    expect((await c.reinvite({ direction: 'sendrecv' })).status).toBe(200);
+    await until('the stream back after the unhold', () => c.packets.length >= atHold + duringHold + 10, 5000);
+    await c.bye();
+    // Packets already on their way when the re-INVITE was answered may still arrive: at most a couple.
+    expect(duringHold).toBeLessThanOrEqual(2);
+    const all = c.packets;
+    const resumed = atHold + duringHold;
+    const [last, next] = [all[resumed - 1]!, all[resumed]!];
+    expect(next.ssrc).toBe(last.ssrc);
+    expect(next.sequenceNumber).toBe((last.sequenceNumber + 1) & 0xffff);
+    expect(next.marker).toBe(true);
+    // RFC 3550 §5.1: the timestamp kept following the sampling clock through the 1 s hold.
+    expect((next.timestamp - last.timestamp) >>> 0).toBeGreaterThanOrEqual(RATE - 320);
+    expect(isSilence(next, 'PCMA')).toBe(true);
   }, 60000);
 });
