@@ -13,6 +13,7 @@ const TOOLS = [
   { bin: 'sox', pkg: 'sox', why: 'making test audio' },
   { bin: 'chromium', pkg: 'chromium', why: 'web manager tests in headless Chromium' },
   { bin: 'baresip', pkg: 'baresip-core', why: 'interoperability test with a real softphone' },
+  { bin: 'linphonec', pkg: 'linphone-cli', why: 'interoperability test with linphone (long message, RFC 4733 dial-in)' },
 ];
 
 function has(bin) {

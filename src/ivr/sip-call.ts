@@ -31,9 +31,11 @@ export function configureSession(session: RtpSession, media: NegotiatedMedia): v
   });
   // RFC 3264 §5.1: "If the offerer wishes to only send media on a stream to its peer, it MUST mark the stream as
   // sendonly" — a stream on hold (sendonly/inactive from the peer, or the RFC 2543 c=0.0.0.0) gets no media from us.
-  if (media.remoteAddress !== '0.0.0.0' && media.direction !== 'recvonly' && media.direction !== 'inactive') {
-    session.setRemote(media.remoteAddress, media.remotePort);
-  }
+  const held = media.remoteAddress === '0.0.0.0' || media.direction === 'recvonly' || media.direction === 'inactive';
+  if (!held) session.setRemote(media.remoteAddress, media.remotePort);
+  // RFC 3264 §5.1: "If the offerer wishes to only receive media from its peer, it MUST mark the stream as recvonly"
+  // — our answer mirrors the peer's sendonly as recvonly: no prompt frame nor silence goes out until it resumes.
+  session.setHeld(held);
 }
 
 export class SipCall implements Call {
@@ -59,7 +61,12 @@ export class SipCall implements Call {
       if (digit) this.#digit(digit, 'sip-info');
     });
     dialog.on('reoffer', (media: NegotiatedMedia) => configureSession(session, media));
+    // While the call is up the caller hears our stream without a break: prompts, and G.711 silence (or comfort
+    // noise) in every pause and during the recording, or its RTP inactivity timer (linphone `nortp_timeout`,
+    // Asterisk `rtptimeout`, FreeSWITCH `media_timeout`) hangs up after ~30 s.
+    session.fillPauses(true);
     dialog.once('terminated', (reason: string) => {
+      session.fillPauses(false);
       this.logger.info({ reason }, 'call ended');
       this.#ended = true;
       this.#endedResolve();

@@ -15,6 +15,7 @@
  * ```
  * After a crash, `recoverSpooledWav(path)` makes a half-written spool WAV valid again.
  * SIP INFO DTMF bodies go through `parseDtmfInfoBody(contentType, body)`.
+ * `session.fillPauses(true)` keeps the stream going with G.711 silence / CN between prompts; `setHeld()` on hold.
  * `sharedPacingScheduler.stats.snapshot()` gives the send-lateness histogram of all prompts.
  */
 export {
@@ -33,6 +34,7 @@ export { PortsExhaustedError, RtpPortAllocator } from './port-allocator.js';
 export { RTP_HEADER_BYTES, RtpHeaderView, type RtpParseResult, parseRtp, seqDelta, tsDelta, writeRtpHeader } from './rtp-packet.js';
 export { type PacedJob, PacingScheduler, PacingStats, type PacingStatsSnapshot, sharedPacingScheduler } from './pacer.js';
 export { type PlayOptions, type PlayOutcome, type PlaybackFormat, PromptPlayer } from './player.js';
+export { DEFAULT_COMFORT_NOISE_LEVEL_DBOV, type SilenceFormat, SilencePacketSource, g711SilencePayload } from './silence.js';
 export {
   type DtmfEvent,
   type MediaFormat,

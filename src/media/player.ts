@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { encodeG711Into, silenceByteFor, type G711Codec } from './g711.js';
 import type { PacedJob, PacingScheduler } from './pacer.js';
 import { RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.js';
+import { SilencePacketSource, type SilenceFormat } from './silence.js';
 
 /** What the player needs from the session it speaks on. */
 export interface RtpDatagramSink {
@@ -23,27 +24,57 @@ export interface PlayOptions {
 export type PlayOutcome = 'completed' | 'aborted';
 
 const SAMPLE_RATE = 8000;
+/** A wake-up later than this (an event-loop stall) skips the missed frames instead of sending them in a burst. */
+const MAX_CATCH_UP_MS = 1000;
+
+/** One queued prompt, encoded into consecutive datagrams when it was asked for. */
+interface Prompt {
+  readonly datagrams: Buffer;
+  readonly frames: number;
+  readonly stride: number;
+  readonly samplesPerFrame: number;
+  readonly payloadType: number;
+  readonly ptimeMs: number;
+  readonly resolve: (outcome: PlayOutcome) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: () => void;
+  frame: number;
+}
 
 /**
- * Sends 8 kHz PCM prompts as G.711 RTP on one session: one SSRC for the session's lifetime,
- * sequence numbers and timestamps continuing across consecutive prompts, frame k of a prompt
- * sent at start + k·ptime on the shared {@link PacingScheduler}. Prompts asked for while one is
- * playing are queued and played in order.
+ * The one RTP stream a call sends: prompts as G.711, and — once {@link fillPauses} is on — G.711 silence or RFC
+ * 3389 comfort noise whenever no prompt is playing, so the peer never sees the stream stop while the call is up.
+ *
+ * One SSRC for the session's lifetime; sequence numbers and timestamps continue across prompts and silence.
+ * A single job on the shared {@link PacingScheduler} sends frame k at start + k·ptime (absolute schedule, no timer
+ * per call). Prompts asked for while one is playing are queued and played in order. On hold ({@link setHeld}) no
+ * packet is sent, prompts still run in real time, the timestamp keeps following the clock.
  */
-export class PromptPlayer {
+export class PromptPlayer implements PacedJob {
   readonly ssrc: number;
+  /** Scheduler due time of the next frame (PacedJob). */
+  due = 0;
   readonly #sink: RtpDatagramSink;
   readonly #scheduler: PacingScheduler;
+  readonly #queue: Prompt[] = [];
+  #silence: SilencePacketSource | null = null;
+  #fill = false;
+  #held = false;
+  #scheduled = false;
+  #closed = false;
   #seq: number;
   /** RTP timestamp of the next frame to send. */
   #timestamp: number;
-  /** Scheduled send time of the frame that would follow the last one sent, or NaN before the first prompt. */
+  /** Scheduled time of the frame that would follow the last one run, or NaN before the first. */
   #nextDue = NaN;
-  #tail: Promise<unknown> = Promise.resolve();
-  #active: PlaybackJob | null = null;
-  #closed = false;
-  /** RTP packets sent by this player. */
+  /** The next packet sent starts a talkspurt (RFC 3551 §4.1). */
+  #marker = true;
+  /** The previous frame run was a prompt frame (a following prompt continues its talkspurt). */
+  #lastWasPrompt = false;
+  /** RTP packets sent by this player (prompt frames and silence). */
   packetsSent = 0;
+  /** Of which silence or comfort-noise packets. */
+  silencePacketsSent = 0;
   /** Frames dropped because no remote address was known at send time. */
   framesWithoutRemote = 0;
 
@@ -59,48 +90,44 @@ export class PromptPlayer {
 
   /** True while a prompt is being sent. */
   get playing(): boolean {
-    return this.#active !== null;
+    return this.#queue.length > 0;
+  }
+
+  /** True while packets go out (prompt or silence) on the scheduler. */
+  get streaming(): boolean {
+    return this.#scheduled;
+  }
+
+  /** Format of the silence sent between prompts (the negotiated codec/ptime, CN when negotiated). */
+  setSilenceFormat(format: SilenceFormat): void {
+    if (this.#silence?.matches(format)) return;
+    this.#silence = new SilencePacketSource(format);
+    this.#kick();
+  }
+
+  /** Sends silence whenever no prompt plays (on while the call is up). */
+  fillPauses(on: boolean): void {
+    this.#fill = on;
+    this.#kick();
+  }
+
+  /**
+   * RFC 3264 §5.1: "If the offerer wishes to only receive media from its peer, it MUST mark the stream as recvonly"
+   * — when the peer puts us on hold (its sendonly/inactive makes us recvonly/inactive) we stop sending; unhold resumes.
+   */
+  setHeld(held: boolean): void {
+    if (held === this.#held) return;
+    this.#held = held;
+    this.#marker = true;
+    this.#kick();
   }
 
   /** Plays `pcm` (8 kHz mono) in `format`; resolves when the last frame was sent or the signal aborted. */
   play(pcm: Int16Array, format: PlaybackFormat, options: PlayOptions = {}): Promise<PlayOutcome> {
     const signal = options.signal;
-    const run = async (): Promise<PlayOutcome> => {
-      if (this.#closed || signal?.aborted) return 'aborted';
-      if (pcm.length === 0) return 'completed';
-      return this.#start(pcm, format, signal);
-    };
-    const result = this.#tail.then(run, run);
-    this.#tail = result;
-    return result;
-  }
-
-  /** Aborts the current prompt and every queued one. */
-  close(): void {
-    this.#closed = true;
-    this.#active?.abort();
-  }
-
-  #start(pcm: Int16Array, format: PlaybackFormat, signal: AbortSignal | undefined): Promise<PlayOutcome> {
-    const now = this.#scheduler.now();
-    const { ptimeMs } = format;
-    const samplesPerFrame = (SAMPLE_RATE * ptimeMs) / 1000;
-    let start: number;
-    let marker: boolean;
-    if (this.#nextDue === this.#nextDue && now - this.#nextDue < ptimeMs) {
-      // The previous prompt ended less than a frame ago: continue its schedule and its talkspurt.
-      start = this.#nextDue;
-      marker = false;
-    } else {
-      // RFC 3550 §5.1: "the timestamp […] MUST increase linearly and monotonically with time": advance by the silent gap.
-      if (this.#nextDue === this.#nextDue) {
-        this.#timestamp = (this.#timestamp + Math.round(((now - this.#nextDue) * SAMPLE_RATE) / 1000)) >>> 0;
-      }
-      start = now;
-      // RFC 3551 §4.1: "For applications which send no packets during silence, the first packet of a talkspurt
-      // (first packet after a silence period) is distinguished by setting the marker bit in the RTP data header to one."
-      marker = true;
-    }
+    if (this.#closed || signal?.aborted) return Promise.resolve('aborted');
+    if (pcm.length === 0) return Promise.resolve('completed');
+    const samplesPerFrame = (SAMPLE_RATE * format.ptimeMs) / 1000;
     const frames = Math.ceil(pcm.length / samplesPerFrame);
     const stride = RTP_HEADER_BYTES + samplesPerFrame;
     const datagrams = Buffer.allocUnsafe(frames * stride);
@@ -112,104 +139,117 @@ export class PromptPlayer {
       if (to - from < samplesPerFrame) datagrams.fill(silenceByteFor(format.codec), payloadAt + (to - from), payloadAt + samplesPerFrame);
     }
     return new Promise<PlayOutcome>((resolve) => {
-      const job = new PlaybackJob(this, this.#scheduler, datagrams, frames, stride, samplesPerFrame, format, start, marker, resolve, signal);
-      this.#active = job;
-      this.#scheduler.schedule(job);
+      const prompt: Prompt = {
+        datagrams,
+        frames,
+        stride,
+        samplesPerFrame,
+        payloadType: format.payloadType,
+        ptimeMs: format.ptimeMs,
+        resolve,
+        signal,
+        onAbort: () => this.#end(prompt, 'aborted'),
+        frame: 0,
+      };
+      signal?.addEventListener('abort', prompt.onAbort, { once: true });
+      this.#queue.push(prompt);
+      this.#kick();
     });
   }
 
-  /** Called by the job for each frame: stamps and sends it, advancing seq/timestamp. */
-  sendFrame(datagram: Uint8Array, payloadType: number, marker: boolean, samples: number, nextDue: number): void {
-    writeRtpHeader(datagram, 0, marker, payloadType, this.#seq, this.#timestamp, this.ssrc);
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.#timestamp = (this.#timestamp + samples) >>> 0;
-    this.#nextDue = nextDue;
-    if (this.#sink.sendDatagram(datagram)) this.packetsSent++;
-    else this.framesWithoutRemote++;
+  /** Aborts the current prompt and every queued one, and stops sending for good. */
+  close(): void {
+    this.#closed = true;
+    for (const p of [...this.#queue]) this.#end(p, 'aborted');
+    if (this.#scheduled) this.#scheduler.cancel(this);
+    this.#scheduled = false;
   }
 
-  /** Called by the job when it ends. */
-  jobEnded(job: PlaybackJob): void {
-    if (this.#active === job) this.#active = null;
-  }
-}
-
-/** One prompt being played: a job of the shared pacing scheduler. */
-class PlaybackJob implements PacedJob {
-  due: number;
-  readonly #player: PromptPlayer;
-  readonly #scheduler: PacingScheduler;
-  readonly #datagrams: Buffer;
-  readonly #frames: number;
-  readonly #stride: number;
-  readonly #samplesPerFrame: number;
-  readonly #payloadType: number;
-  readonly #ptimeMs: number;
-  readonly #start: number;
-  readonly #resolve: (outcome: PlayOutcome) => void;
-  readonly #signal: AbortSignal | undefined;
-  #marker: boolean;
-  #frame = 0;
-  #done = false;
-
-  constructor(
-    player: PromptPlayer,
-    scheduler: PacingScheduler,
-    datagrams: Buffer,
-    frames: number,
-    stride: number,
-    samplesPerFrame: number,
-    format: PlaybackFormat,
-    start: number,
-    marker: boolean,
-    resolve: (outcome: PlayOutcome) => void,
-    signal: AbortSignal | undefined,
-  ) {
-    this.#player = player;
-    this.#scheduler = scheduler;
-    this.#datagrams = datagrams;
-    this.#frames = frames;
-    this.#stride = stride;
-    this.#samplesPerFrame = samplesPerFrame;
-    this.#payloadType = format.payloadType;
-    this.#ptimeMs = format.ptimeMs;
-    this.#start = start;
-    this.#marker = marker;
-    this.#resolve = resolve;
-    this.#signal = signal;
-    this.due = start;
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
-  }
-
-  #onAbort = (): void => {
-    this.#scheduler.cancel(this);
-    this.finish('aborted');
-  };
-
-  /** Stops the prompt before its next frame. */
-  abort(): void {
-    this.#onAbort();
-  }
-
-  finish(outcome: PlayOutcome): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#player.jobEnded(this);
-    this.#resolve(outcome);
-  }
-
-  run(): number {
-    if (this.#done) return NaN;
-    const k = this.#frame++;
-    const at = k * this.#stride;
-    const nextDue = this.#start + (k + 1) * this.#ptimeMs;
-    this.#player.sendFrame(this.#datagrams.subarray(at, at + this.#stride), this.#payloadType, this.#marker, this.#samplesPerFrame, nextDue);
-    this.#marker = false;
-    if (this.#frame >= this.#frames) {
-      this.finish('completed');
+  /** PacedJob: sends (or, on hold, skips) one frame; returns the next frame's due time, or NaN when nothing is left. */
+  run(now: number): number {
+    let due = this.due;
+    if (now - due > MAX_CATCH_UP_MS) {
+      // RFC 3550 §5.1: the timestamp "MUST increase linearly and monotonically with time": jump over the stall.
+      this.#timestamp = (this.#timestamp + Math.round(((now - due) * SAMPLE_RATE) / 1000)) >>> 0;
+      due = now;
+      this.#marker = true;
+    }
+    const prompt = this.#queue[0];
+    let ptimeMs: number;
+    if (prompt !== undefined) {
+      const k = prompt.frame++;
+      const at = k * prompt.stride;
+      // RFC 3551 §4.1: "the first packet of a talkspurt […] is distinguished by setting the marker bit": a prompt
+      // starts one unless it follows the previous prompt back-to-back.
+      if (k === 0 && !this.#lastWasPrompt) this.#marker = true;
+      this.#send(prompt.datagrams.subarray(at, at + prompt.stride), prompt.payloadType, prompt.samplesPerFrame);
+      ptimeMs = prompt.ptimeMs;
+      this.#lastWasPrompt = true;
+      if (prompt.frame >= prompt.frames) this.#end(prompt, 'completed');
+    } else if (this.#fill && this.#silence !== null && !this.#held) {
+      const silence = this.#silence;
+      this.#send(silence.nextDatagram(), silence.payloadType, silence.samplesPerFrame);
+      this.silencePacketsSent++;
+      ptimeMs = silence.ptimeMs;
+      this.#lastWasPrompt = false;
+    } else {
+      this.#scheduled = false;
+      this.#lastWasPrompt = false;
       return NaN;
     }
-    return nextDue;
+    this.#nextDue = due + ptimeMs;
+    if (!this.#hasWork()) {
+      this.#scheduled = false;
+      return NaN;
+    }
+    return this.#nextDue;
+  }
+
+  /** A prompt is queued, or pauses are filled and sending is allowed. */
+  #hasWork(): boolean {
+    return this.#queue.length > 0 || (this.#fill && this.#silence !== null && !this.#held);
+  }
+
+  #send(datagram: Uint8Array, payloadType: number, samples: number): void {
+    if (!this.#held) {
+      writeRtpHeader(datagram, 0, this.#marker, payloadType, this.#seq, this.#timestamp, this.ssrc);
+      if (this.#sink.sendDatagram(datagram)) {
+        this.#seq = (this.#seq + 1) & 0xffff;
+        this.#marker = false;
+        this.packetsSent++;
+      } else this.framesWithoutRemote++;
+    }
+    this.#timestamp = (this.#timestamp + samples) >>> 0;
+  }
+
+  #end(prompt: Prompt, outcome: PlayOutcome): void {
+    const i = this.#queue.indexOf(prompt);
+    if (i < 0) return;
+    this.#queue.splice(i, 1);
+    prompt.signal?.removeEventListener('abort', prompt.onAbort);
+    // An aborted prompt leaves the stream at a frame boundary: the next frame (silence or prompt) follows on time.
+    if (outcome === 'aborted' && i === 0) this.#lastWasPrompt = false;
+    prompt.resolve(outcome);
+  }
+
+  /** Starts the job if there is something to send and it is not running. */
+  #kick(): void {
+    if (this.#scheduled || this.#closed) return;
+    if (!this.#hasWork()) return;
+    const now = this.#scheduler.now();
+    const last = this.#nextDue;
+    if (last === last && now - last < (this.#silence?.ptimeMs ?? 20)) {
+      // Less than a frame since the last one: continue its schedule (and timestamps) exactly.
+      this.due = last;
+    } else {
+      // RFC 3550 §5.1: "the timestamp […] MUST increase linearly and monotonically with time": advance by the gap,
+      // and RFC 3551 §4.1: "the first packet of a talkspurt (first packet after a silence period) is distinguished
+      // by setting the marker bit in the RTP data header to one".
+      if (last === last) this.#timestamp = (this.#timestamp + Math.round(((now - last) * SAMPLE_RATE) / 1000)) >>> 0;
+      this.due = now;
+      this.#marker = true;
+    }
+    this.#scheduled = true;
+    this.#scheduler.schedule(this);
   }
 }

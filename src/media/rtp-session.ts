@@ -32,9 +32,14 @@ export const MediaFormatSchema = z
     ptimeMs: z.number().int().min(10).max(60).multipleOf(10).default(20),
     /** Payload types declared for telephone-event in the SDP; empty → in-band DTMF detection. */
     telephoneEventPayloadTypes: z.array(z.number().int().min(0).max(127)).default([]),
+    /** Payload type of CN/8000 (RFC 3389) when the peer negotiated comfort noise: pauses then carry CN, not G.711 silence. */
+    comfortNoisePayloadType: z.number().int().min(0).max(127).optional(),
   })
   .refine((f) => !f.telephoneEventPayloadTypes.includes(f.payloadType), {
     message: 'the audio payload type cannot also be a telephone-event payload type',
+  })
+  .refine((f) => f.comfortNoisePayloadType === undefined || (f.comfortNoisePayloadType !== f.payloadType && !f.telephoneEventPayloadTypes.includes(f.comfortNoisePayloadType)), {
+    message: 'the comfort-noise payload type must differ from the audio and telephone-event payload types',
   });
 export type MediaFormat = z.input<typeof MediaFormatSchema>;
 type ResolvedMediaFormat = z.output<typeof MediaFormatSchema>;
@@ -163,6 +168,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#format = parsed.data;
     this.#telephoneEvents = parsed.data.telephoneEventPayloadTypes;
     this.#inband = this.#telephoneEvents.length === 0 ? new GoertzelDtmfDetector(this.#onInbandDigit) : null;
+    this.#player.setSilenceFormat(parsed.data);
+  }
+
+  /** While on, the caller gets G.711 silence (or CN) whenever no prompt plays, so its RTP timeout never fires. */
+  fillPauses(on: boolean): void {
+    this.#player.fillPauses(on);
+  }
+
+  /** Stops (true) or resumes (false) sending: the peer put the stream on hold (we are recvonly/inactive). */
+  setHeld(held: boolean): void {
+    this.#player.setHeld(held);
   }
 
   /** Sends received audio packets to `sink` (a {@link RtpRecorder}) until detached. */

@@ -62,10 +62,12 @@ export const decodeMulaw = (bytes: Uint8Array): Int16Array => mulaw.decode(bytes
 export function findExactly(stored: Int16Array, sent: Int16Array): number {
   const s = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
   const w = Buffer.from(sent.buffer, sent.byteOffset, sent.byteLength);
-  for (let k = 0; k + sent.length <= stored.length; k++) {
+  // Up to the end of `stored`: a message that is exactly the sent audio, starting with its µ-law zeros, is found too.
+  for (let k = 0; k < stored.length; k++) {
     if (stored[k] !== 0) {
       // the first non-zero sample must be where the sent audio starts (unless the sent audio starts with zeros)
       const start = Math.max(0, k - leadingZeros(sent));
+      if (start + sent.length > stored.length) return -1;
       if (s.compare(w, 0, w.length, start * 2, (start + sent.length) * 2) !== 0) return -1;
       for (let i = start + sent.length; i < stored.length; i++) if (stored[i] !== 0) return -1;
       return start;
