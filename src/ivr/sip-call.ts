@@ -28,6 +28,7 @@ export function configureSession(session: RtpSession, media: NegotiatedMedia): v
     payloadType: media.payloadType,
     ptimeMs: media.ptimeMs,
     telephoneEventPayloadTypes: media.telephoneEventPayloadTypes,
+    ...(media.comfortNoisePayloadType === undefined ? {} : { comfortNoisePayloadType: media.comfortNoisePayloadType }),
   });
   // RFC 3264 §5.1: "If the offerer wishes to only send media on a stream to its peer, it MUST mark the stream as
   // sendonly" — a stream on hold (sendonly/inactive from the peer, or the RFC 2543 c=0.0.0.0) gets no media from us.

@@ -21,6 +21,8 @@ export interface NegotiatedMedia {
   ptimeMs: number;
   /** Direction from OUR point of view in the answer. */
   direction: Direction;
+  /** The peer's CN/8000 payload type (RFC 3389 comfort noise) when it offered one; we answer it too. */
+  comfortNoisePayloadType?: number;
 }
 
 export interface LocalMedia {
@@ -42,12 +44,15 @@ export class SdpNegotiationError extends Error {
 
 const STATIC_G711: Record<number, G711> = { 0: 'PCMU', 8: 'PCMA' };
 const DEFAULT_TELEPHONE_EVENT_PT = 101;
+const CN_STATIC_PT = 13;
 
 function codecOf(m: MediaDescription, pt: number): string | undefined {
   const rtp = m.rtp.find((r) => r.payload === pt);
   // sdp-transform types `codec` as a string but gives a number for "a=rtpmap:112 8000": read it as text.
   if (rtp) return `${String(rtp.codec).toUpperCase()}/${rtp.rate ?? ''}`;
   if (pt in STATIC_G711) return `${STATIC_G711[pt]}/8000`;
+  // RFC 3551 §6, table 4: static payload type 13 is CN/8000 (RFC 3389).
+  if (pt === CN_STATIC_PT) return 'CN/8000';
   return undefined;
 }
 
@@ -75,18 +80,27 @@ function answerDirection(offered: Direction): Direction {
   }
 }
 
-function audioDescription(local: LocalMedia, codecPts: Array<[number, G711]>, tePts: number[], direction: Direction, ptime?: number): MediaDescription {
+function audioDescription(
+  local: LocalMedia,
+  codecPts: Array<[number, G711]>,
+  tePts: number[],
+  direction: Direction,
+  ptime?: number,
+  cnPt?: number,
+): MediaDescription {
   const rtp: MediaDescription['rtp'] = codecPts.map(([pt, c]) => ({ payload: pt, codec: c, rate: 8000 }));
   const fmtp: MediaDescription['fmtp'] = [];
   for (const pt of tePts) {
     rtp.push({ payload: pt, codec: 'telephone-event', rate: 8000 });
     fmtp.push({ payload: pt, config: '0-16' });
   }
+  const cn = cnPt === undefined ? [] : [cnPt];
+  for (const pt of cn) rtp.push({ payload: pt, codec: 'CN', rate: 8000 });
   const m: MediaDescription = {
     type: 'audio',
     port: local.port,
     protocol: 'RTP/AVP',
-    payloads: [...codecPts.map(([pt]) => pt), ...tePts].join(' '),
+    payloads: [...codecPts.map(([pt]) => pt), ...tePts, ...cn].join(' '),
     rtp,
     fmtp,
     direction,
@@ -167,6 +181,9 @@ export function answerOffer(offerSdp: string, local: LocalMedia): { answer: stri
     const tePts = payloads.filter((p) => codecOf(m, p) === 'TELEPHONE-EVENT/8000');
     const direction = answerDirection(directionOf(m, offer));
     const ptime = m.ptime && m.ptime >= 10 && m.ptime <= 60 && m.ptime % 10 === 0 ? m.ptime : 20;
+    // RFC 3389 §5: "the CN payload type ... MUST be negotiated" like any other: we send comfort noise in pauses
+    // only to a peer that offered CN/8000, and answer with it so the peer knows to expect it.
+    const cnPt = payloads.find((p) => p !== pt && !tePts.includes(p) && codecOf(m, p) === 'CN/8000');
     chosen = {
       codec,
       payloadType: pt,
@@ -175,8 +192,9 @@ export function answerOffer(offerSdp: string, local: LocalMedia): { answer: stri
       remotePort: m.port,
       ptimeMs: ptime,
       direction,
+      ...(cnPt === undefined ? {} : { comfortNoisePayloadType: cnPt }),
     };
-    answered.push(audioDescription(local, [[pt, codec]], tePts, direction, m.ptime ? ptime : undefined));
+    answered.push(audioDescription(local, [[pt, codec]], tePts, direction, m.ptime ? ptime : undefined, cnPt));
   }
   if (!chosen) {
     const audio = offer.media.some((m) => m.type === 'audio' && m.port !== 0);
