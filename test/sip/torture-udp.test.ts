@@ -36,7 +36,9 @@ const EXPECTED: Record<string, number> = {
   // RFC 5118; we are no registrar, so a well-formed REGISTER gets 405 with Allow (§8.2.1); the INVITE is parsed
   // and reaches the line lookup (404: no such line).
   'ipv6-good': 405, 'ipv6-bad': 400, 'port-ambiguous': 405, 'port-unambiguous': 405, 'via-received-param-with-delim': 200,
-  'via-received-param-no-delim': 200, 'mult-ip-in-header': 481, 'ipv4-mapped-ipv6': 404, 'ipv6-bug-abnf-3-colons': 400,
+  'via-received-param-no-delim': 200, 'mult-ip-in-header': 481,
+  // ipv4-mapped-ipv6 (§4.9) offers G726-32 only: 488 with Warning 305 (RFC 3261 §13.3.1.1).
+  'ipv4-mapped-ipv6': 488, 'ipv6-bug-abnf-3-colons': 400,
   'ipv6-correct-abnf-2-colons': 200,
   // longreq (§3.1.1.7): well formed, long; the INVITE reaches the line lookup (404: no such line).
   longreq: 404,
