@@ -40,6 +40,8 @@ const EXPECTED: Record<string, number> = {
   // ipv4-mapped-ipv6 (§4.9) offers G726-32 only: 488 with Warning 305 (RFC 3261 §13.3.1.1).
   'ipv4-mapped-ipv6': 488, 'ipv6-bug-abnf-3-colons': 400,
   'ipv6-correct-abnf-2-colons': 200,
+  // mpart01 (§3.1.1.11): parsed whole (553-byte binary multipart body); MESSAGE is a method we do not serve.
+  mpart01: 405,
   // longreq (§3.1.1.7): well formed, long; the INVITE reaches the line lookup (404: no such line).
   longreq: 404,
   // baddate (§3.1.2.12): "An element wishing to be liberal in what it accepts could ignore this value altogether

@@ -239,12 +239,21 @@ describe('RFC 4475 / RFC 5118 valid messages parse to these values', () => {
     expect(m.body.length).toBe(154);
   });
 
+  test('mpart01 (§3.1.1.11): a multipart body with a binary part (NUL bytes, bare LFs) is framed by Content-Length', () => {
+    const m = req('mpart01');
+    expect([m.method, m.body.length]).toEqual(['MESSAGE', 553]);
+    expect(m.body.includes(0)).toBe(true);
+    expect(m.body.subarray(-24).toString('latin1')).toBe('\r\n--7a9cbec02ceef655--\r\n');
+    expect(m.headers.get('Content-Type')).toBe('multipart/mixed;boundary=7a9cbec02ceef655');
+    expect(m.headers.get('Identity')).toMatch(/^r5mwreLuyDRYBi\/0TiPwEsY3rEVsk\/G2Wxhg[^\s]+=$/);
+  });
+
   test('every fixture in the corpus is covered by a test above', () => {
     const covered = new Set([...Object.keys(REFUSED_REQUESTS), 'scalarlg', 'bigcode', 'wsinv', 'intmeth', 'semiuri', 'transports',
       'unreason', 'noreason', 'bext01', 'invut', 'unkscm', 'sdp01', 'ipv6-good', 'port-ambiguous', 'port-unambiguous',
       'via-received-param-with-delim', 'via-received-param-no-delim', 'mult-ip-in-header', 'ipv4-mapped-ipv6', 'ipv6-correct-abnf-2-colons',
       'esc01', 'escnull', 'esc02', 'lwsdisp', 'dblreq', 'zeromf', 'novelsc', 'unksm2', 'inv2543', 'longreq', 'baddate',
-      'badbranch', 'regaut01', 'cparam01', 'cparam02', 'regescrt', 'ipv6-in-sdp', 'mult-ip-in-sdp', 'bcast']);
+      'badbranch', 'regaut01', 'cparam01', 'cparam02', 'regescrt', 'ipv6-in-sdp', 'mult-ip-in-sdp', 'bcast', 'mpart01']);
     const files = readdirSync(DIR).filter((f) => f.endsWith('.sip')).map((f) => f.slice(0, -4));
     expect(files.filter((f) => !covered.has(f))).toEqual([]);
   });
