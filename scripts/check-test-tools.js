@@ -13,6 +13,7 @@ const TOOLS = [
   { bin: 'sox', pkg: 'sox', why: 'making test audio' },
   { bin: 'chromium', pkg: 'chromium', why: 'web manager tests in headless Chromium' },
   { bin: 'baresip', pkg: 'baresip-core', why: 'interoperability test with a real softphone' },
+  { bin: 'kamailio', pkg: 'kamailio', why: 'two nodes behind a SIP proxy (test/cluster/kamailio.test.ts)' },
 ];
 
 function has(bin) {
