@@ -124,6 +124,21 @@ describe('two nodes behind Kamailio', () => {
     expect(all).toEqual([...storedIds(nodes[0]!), ...storedIds(nodes[1]!)].sort());
   }, 120000);
 
+  test('dial-in through the proxy: wrong PINs are recorded with the caller\'s address, not the proxy\'s', async () => {
+    // SIPp calls from 127.0.0.2; Kamailio (127.0.0.1, in sip.trustedProxies) relays, so the node sees 127.0.0.1.
+    const r = await runSipp({
+      scenario: 'dialin-wrong-pin.xml',
+      target: `127.0.0.1:${PORT}`,
+      service: '0033979947994',
+      extra: ['-key', 'caller', '0611223344', '-i', '127.0.0.2'],
+      timeoutMs: 90000,
+    });
+    if (r.code !== 0) throw new Error(describeSipp(r));
+    const failures = await store!.authFailures.list({ line: DEMO });
+    expect(failures).toHaveLength(3);
+    expect(failures.map((f) => f.remote)).toEqual(['127.0.0.2', '127.0.0.2', '127.0.0.2']);
+  }, 120000);
+
   test('a node killed mid-run only loses its own calls; new calls go to the survivor', async () => {
     const [victim, survivor] = nodes as [ServerProcess, ServerProcess];
     const victimBefore = victim.logs.filter((l) => l.msg === 'deposit: greeting').length;
