@@ -5,7 +5,9 @@
  */
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/store/index.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
@@ -64,6 +66,25 @@ describe('N nodes started at once on an empty PostgreSQL database', () => {
       await Promise.all(started.map((s) => s.stop()));
       for (const s of started) rmSync(s.dir, { recursive: true, force: true });
       await db.drop();
+    }
+  });
+});
+
+describe('N nodes started at once on one empty SQLite file', () => {
+  test('all 4 come up and the demo line is provisioned once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cluster-sqlite-nodes-'));
+    const url = `sqlite:${join(dir, 'shared.db')}`;
+    const started: ServerProcess[] = [];
+    try {
+      const results = await Promise.allSettled([0, 1, 2, 3].map(() => startServerProcess({ REPONDEUR_DATABASE_URL: url, REPONDEUR_DEMO_ENABLED: 'true' })));
+      for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+      expect(started.flatMap((s) => s.logs.filter((l) => l.msg === 'store migration applied'))).toHaveLength(1);
+      expect(started.flatMap((s) => s.logs.filter((l) => String(l.msg).startsWith('demo line provisioned')))).toHaveLength(1);
+    } finally {
+      await Promise.all(started.map((s) => s.stop()));
+      for (const s of started) rmSync(s.dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
