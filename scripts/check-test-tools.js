@@ -14,6 +14,7 @@ const TOOLS = [
   { bin: 'chromium', pkg: 'chromium', why: 'web manager tests in headless Chromium' },
   { bin: 'baresip', pkg: 'baresip-core', why: 'interoperability test with a real softphone' },
   { bin: 'linphonec', pkg: 'linphone-cli', why: 'interoperability test with linphone (long message, RFC 4733 dial-in)' },
+  { bin: 'kamailio', pkg: 'kamailio', why: 'two nodes behind a SIP proxy (test/cluster/kamailio.test.ts)' },
 ];
 
 function has(bin) {

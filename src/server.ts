@@ -16,6 +16,7 @@ import { openStore, type Store } from './store/index.js';
 import { PromptCatalog } from './ivr/prompts/catalog.js';
 import { CallRouter } from './ivr/router.js';
 import { recoverSpooledMessages } from './ivr/deposit/deposit-flow.js';
+import { SpoolOwnership, defaultNodeId } from './ivr/deposit/spool-owner.js';
 import { NotificationWorker } from './notify/worker.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { createApiServer } from './api/server.js';
@@ -45,8 +46,9 @@ async function provisionDemoLine(store: Store, config: Config, logger: Logger): 
   if (!config.demo.enabled) return;
   const existing = await store.lines.list({ limit: 1 });
   if (existing.length > 0) return;
-  await store.lines.create({ number: config.demo.line, routing: 'voicemail', pin: config.demo.pin, language: config.prompts.defaultLanguage });
-  logger.info({ line: config.demo.line }, 'demo line provisioned (voicemail routing); see README for its PIN');
+  // Several nodes may start at once on one database: ensure() is atomic, exactly one of them creates the line.
+  const { created } = await store.lines.ensure({ number: config.demo.line, routing: 'voicemail', pin: config.demo.pin, language: config.prompts.defaultLanguage });
+  if (created) logger.info({ line: config.demo.line }, 'demo line provisioned (voicemail routing); see README for its PIN');
 }
 
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
@@ -61,7 +63,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const sweeper = RetentionSweeper.fromConfig(config, store, { logger });
   const onMessageStored = (id: string): void => worker.notify(id);
   // Messages whose recording was cut by a crash are stored before new calls come in.
-  const recovered = await recoverSpooledMessages({ store, config, logger, onMessageStored });
+  // Several nodes may share storage.dir: this one records into its own spool dir and only recovers dead nodes'.
+  const spoolOwnership = await SpoolOwnership.claim(config.storage.dir, config.node.id || defaultNodeId(), logger).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  const recovered = await recoverSpooledMessages({ store, config, logger, onMessageStored, ownership: spoolOwnership });
   if (recovered.length > 0) logger.warn({ recovered }, 'recovered messages interrupted by a crash');
 
   const transport = new SipTransport({
@@ -111,6 +118,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       sweeper.stop();
       await worker.stop();
       await store.close();
+      await spoolOwnership.release();
       logger.flush?.();
     },
   };

@@ -16,6 +16,8 @@ export const ConfigSchema = z
         maxHeaders: z.number().int().min(16).max(4096),
         /** Ring (180) this long before answering; 0 answers at once. */
         answerDelayMs: z.number().int().min(0).max(60000),
+        /** Proxies (IP addresses) whose Via received/sent-by is believed for the caller's address (PIN-failure `remote`). */
+        trustedProxies: z.array(z.string().min(1)),
       })
       .strict(),
     rtp: z
@@ -33,6 +35,8 @@ export const ConfigSchema = z
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }).strict(),
     database: z.object({ url: z.string().regex(/^(sqlite:|postgres(ql)?:\/\/)/, 'must start with sqlite: or postgres://') }).strict(),
     storage: z.object({ dir: z.string().min(1) }).strict(),
+    /** This node's id, naming its spool dir under storage.dir (empty: `<hostname>-<pid>`); see deploy/kamailio/README.md. */
+    node: z.object({ id: z.string().regex(/^([A-Za-z0-9._-]{1,64})?$/, 'must be empty or 1-64 of A-Z a-z 0-9 . _ -') }).strict(),
     prompts: z.object({ dir: z.string().min(1), defaultLanguage: z.enum(['fr', 'en']) }).strict(),
     voicemail: z
       .object({

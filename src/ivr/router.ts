@@ -16,6 +16,7 @@ import { advertisedAddress } from '../net-address.js';
 import { configureSession, SipCall } from './sip-call.js';
 import { runDepositFlow } from './deposit/deposit-flow.js';
 import { runDialInFlow } from './dialin/dialin-flow.js';
+import { callerAddress } from './caller-address.js';
 
 export interface CallRouterDeps {
   store: Store;
@@ -151,7 +152,7 @@ export class CallRouter {
           config,
           logger: log,
           ...(caller.number ? { caller: caller.number } : {}),
-          remote: invite.source.address,
+          remote: callerAddress(invite.request, invite.source.address, config.sip.trustedProxies),
         });
       } else {
         await runDepositFlow({

@@ -118,6 +118,34 @@ export class LineRepository {
     return toLine(row);
   }
 
+  /**
+   * Creates the line unless that number is already provisioned, atomically (`INSERT … ON CONFLICT DO NOTHING` on
+   * both dialects): any number of concurrent callers, in one process or many, yield exactly one `created: true`.
+   * An existing line is returned untouched (its PIN and settings are not overwritten).
+   */
+  async ensure(input: CreateLineInput): Promise<{ line: Line; created: boolean }> {
+    const parsed = parseOrThrow(CreateLineSchema, input);
+    const settings = parseOrThrow(VoicemailSettingsSchema, parsed.settings ?? {}, 'settings');
+    const pinHash = parsed.pin === undefined ? null : await hashPin(parsed.pin);
+    const now = this.#ctx.clock();
+    const row: LinesTable = {
+      number: parsed.number,
+      routing: parsed.routing,
+      pin_hash: pinHash,
+      language: parsed.language,
+      settings: JSON.stringify(settings),
+      created_at: now,
+      updated_at: now,
+    };
+    const result = await this.#ctx.db
+      .insertInto('lines')
+      .values(row)
+      .onConflict((oc) => oc.column('number').doNothing())
+      .executeTakeFirst();
+    if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) return { line: toLine(row), created: true };
+    return { line: await this.get(parsed.number), created: false };
+  }
+
   /** The line, or NotFoundError. */
   async get(number: string): Promise<Line> {
     return toLine(await requireLine(this.#ctx.db, this.#ctx.dialect, lineNumber(number)));

@@ -160,6 +160,53 @@ function openPostgres(url: string, options: { schema?: string; poolSize?: number
 }
 
 /**
+ * Brings the schema to the latest migration while holding a lock, so that several nodes starting at the same moment
+ * on one database never race on `create schema` / `create table` (PostgreSQL raises a unique violation on its
+ * catalogs when two sessions create the same object concurrently, even with `if not exists`).
+ *
+ * PostgreSQL: a session-level `pg_advisory_lock` keyed by the target schema name, taken on one pinned pooled
+ * connection, released on that same connection. SQLite: `BEGIN IMMEDIATE` (the writer lock of the file, waited for
+ * up to busy_timeout), so a second process sees the first one's migrations committed.
+ */
+async function migrateUnderLock(db: Kysely<Database>, dialect: StoreDialect, schema: string | undefined, logger: Logger | undefined): Promise<void> {
+  await db.connection().execute(async (conn) => {
+    if (dialect === 'postgres') {
+      const lockName = `repondeur:migrate:${schema ?? ''}`;
+      await sql`select pg_advisory_lock(hashtext(${lockName}))`.execute(conn);
+      try {
+        if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(conn);
+        const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(conn);
+        const migrationTableSchema = rows[0]?.schema ?? undefined;
+        if (migrationTableSchema === undefined) throw new StoreError('PostgreSQL search_path names no existing schema');
+        await runMigrations(conn, dialect, migrationTableSchema, logger);
+      } finally {
+        await sql`select pg_advisory_unlock(hashtext(${lockName}))`.execute(conn);
+      }
+      return;
+    }
+    await sql`begin immediate`.execute(conn);
+    try {
+      await runMigrations(conn, dialect, undefined, logger);
+      await sql`commit`.execute(conn);
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+async function runMigrations(db: Kysely<Database>, dialect: StoreDialect, migrationTableSchema: string | undefined, logger: Logger | undefined): Promise<void> {
+  // Kysely looks the migration table up across schemas; pinning it to ours keeps schemas independent.
+  const migrator = new Migrator({ db, provider: new StoreMigrationProvider(dialect), migrationTableSchema });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const r of results ?? []) {
+    if (r.status === 'Success') logger?.info({ migration: r.migrationName }, 'store migration applied');
+    if (r.status === 'Error') logger?.error({ migration: r.migrationName }, 'store migration failed');
+  }
+  if (error !== undefined) throw error;
+}
+
+/**
  * Opens the store at `url` — `sqlite:<path>`, `sqlite::memory:` or `postgres://…` — and brings its schema to the
  * latest migration. Throws StoreError when the database cannot be opened or migrated.
  */
@@ -181,21 +228,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   }
 
   try {
-    let migrationTableSchema: string | undefined;
-    if (dialect === 'postgres') {
-      if (opts.schema !== undefined) await sql`create schema if not exists ${sql.id(opts.schema)}`.execute(db);
-      const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
-      migrationTableSchema = rows[0]?.schema ?? undefined;
-      if (migrationTableSchema === undefined) throw new StoreError('PostgreSQL search_path names no existing schema');
-    }
-    // Kysely looks the migration table up across schemas; pinning it to ours keeps schemas independent.
-    const migrator = new Migrator({ db, provider: new StoreMigrationProvider(dialect), migrationTableSchema });
-    const { error, results } = await migrator.migrateToLatest();
-    for (const r of results ?? []) {
-      if (r.status === 'Success') logger?.info({ migration: r.migrationName }, 'store migration applied');
-      if (r.status === 'Error') logger?.error({ migration: r.migrationName }, 'store migration failed');
-    }
-    if (error !== undefined) throw error;
+    await migrateUnderLock(db, dialect, opts.schema, logger);
   } catch (err) {
     await db.destroy().catch(() => undefined);
     if (err instanceof StoreError) throw err;

@@ -31,3 +31,8 @@ export function rtpBlock(): { rtpMin: number; rtpMax: number } {
   const rtpMin = BASE + 800 + n * 360;
   return { rtpMin, rtpMax: rtpMin + 358 };
 }
+
+/** A fixed port of this slot for a SIP proxy a test runs in front of its servers (Kamailio): past the RTP ranges. */
+export function proxyPort(): number {
+  return BASE + 2990;
+}

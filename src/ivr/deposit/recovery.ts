@@ -2,13 +2,14 @@
  * Start-up recovery of deposits interrupted by a crash: every sidecar left in the spool names a message whose
  * audio, up to the crash, is in the WAV next to it. See spool.ts for the file layout.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { decodeWav, recoverSpooledWav } from '../../media/index.js';
 import type { Store } from '../../store/index.js';
 import { DepositSpool, spoolDir } from './spool.js';
+import { OWNER_FILE, type SpoolOwnership } from './spool-owner.js';
 import { samplesToMs, storeDepositedMessage } from './store-message.js';
 
 export interface RecoverSpoolOptions {
@@ -16,17 +17,70 @@ export interface RecoverSpoolOptions {
   config: Config;
   logger: Logger;
   onMessageStored?: (messageId: string) => void;
+  /**
+   * This node's claim on its spool directory (several nodes on one `storage.dir`, see spool-owner.ts). With it,
+   * recovery covers this node's directory, the directories of dead nodes (taken over) and deposits of the old
+   * single-directory layout (claimed one by one by renaming them into this node's directory); without it, only
+   * `<storage.dir>/spool` itself (one node per storage directory).
+   */
+  ownership?: SpoolOwnership;
 }
 
 /**
- * Stores the messages of deposits that a previous process left in `<storage.dir>/spool`, then deletes their
- * spool files. Run it at start-up, before taking calls. A message shorter than `voicemail.minMessageSeconds`,
- * one whose line no longer exists and one whose files are unreadable is logged and dropped; a WAV without
- * sidecar (its message already stored or discarded) is deleted. A store failure leaves the files for the next
- * start. Resolves to the ids of the stored messages.
+ * Stores the messages of deposits that a previous process left in the spool, then deletes their spool files.
+ * Run it at start-up, before taking calls. A message shorter than `voicemail.minMessageSeconds`, one whose line
+ * no longer exists and one whose files are unreadable is logged and dropped; a WAV without sidecar (its message
+ * already stored or discarded) is deleted — in a node directory, or in the shared root only when no ownership is
+ * given. A store failure leaves the files for the next start. Resolves to the ids of the stored messages.
  */
 export async function recoverSpooledMessages(opts: RecoverSpoolOptions): Promise<string[]> {
-  const dir = spoolDir(opts.config.storage.dir);
+  const root = spoolDir(opts.config.storage.dir);
+  const { ownership, logger } = opts;
+  if (ownership === undefined) return recoverDir(root, opts);
+  await claimLegacyDeposits(root, ownership.dir);
+  const stored = await recoverDir(ownership.dir, opts);
+  for (const dir of await ownership.takeOverDeadSpools(logger)) {
+    stored.push(...(await recoverTree(dir, opts)));
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+  return stored;
+}
+
+/** A taken-over directory and the ones its dead owner had itself taken over (`.takeover-*`, `.stale-*`) before dying. */
+async function recoverTree(dir: string, opts: RecoverSpoolOptions): Promise<string[]> {
+  const stored = await recoverDir(dir, opts);
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (entry.isDirectory() && /^\.(?:takeover|stale)-/.test(entry.name)) stored.push(...(await recoverTree(path.join(dir, entry.name), opts)));
+  }
+  return stored;
+}
+
+/**
+ * Old layout (deposits directly in `<storage.dir>/spool`): moves each deposit that has a sidecar into `ownDir`,
+ * sidecar first — of two nodes racing for it only one rename succeeds, and the loser leaves the WAV alone.
+ */
+async function claimLegacyDeposits(root: string, ownDir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const name of names) {
+    const m = /^(.+)\.json$/.exec(name);
+    if (!m) continue;
+    try {
+      await rename(path.join(root, name), path.join(ownDir, name));
+    } catch {
+      continue; // another node claimed it
+    }
+    await rename(path.join(root, `${m[1]}.wav`), path.join(ownDir, `${m[1]}.wav`)).catch(() => undefined);
+  }
+}
+
+async function recoverDir(dir: string, opts: RecoverSpoolOptions): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -36,8 +90,10 @@ export async function recoverSpooledMessages(opts: RecoverSpoolOptions): Promise
   }
   const stems = new Set<string>();
   for (const name of names) {
+    // dialin-*.wav: greeting recordings of the dial-in menu, which deletes its own; not deposits.
+    if (name.startsWith('dialin-')) continue;
     const m = /^(.+)\.(?:wav|json|json\.tmp)$/.exec(name);
-    if (m) stems.add(m[1]!);
+    if (m && name !== OWNER_FILE) stems.add(m[1]!);
   }
   const stored: string[] = [];
   for (const stem of [...stems].sort()) {
@@ -45,7 +101,7 @@ export async function recoverSpooledMessages(opts: RecoverSpoolOptions): Promise
     const id = await recoverOne(spool, names.includes(`${stem}.json`), names.includes(`${stem}.wav`), opts);
     if (id !== undefined) stored.push(id);
   }
-  if (stems.size > 0) opts.logger.info({ spooled: stems.size, stored: stored.length }, 'spool recovery done');
+  if (stems.size > 0) opts.logger.info({ spool: dir, spooled: stems.size, stored: stored.length }, 'spool recovery done');
   return stored;
 }
 

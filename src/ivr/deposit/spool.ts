@@ -17,6 +17,20 @@ export function spoolDir(storageDir: string): string {
   return path.join(storageDir, 'spool');
 }
 
+/** The spool directory owned by this process, per resolved storage directory (set by SpoolOwnership). */
+const ownedSpoolDirs = new Map<string, string>();
+
+/** Where this process writes its deposits: its own node directory once claimed (spool-owner.ts), else {@link spoolDir}. */
+export function activeSpoolDir(storageDir: string): string {
+  return ownedSpoolDirs.get(path.resolve(storageDir)) ?? spoolDir(storageDir);
+}
+
+/** Sets (or, with undefined, clears) the node directory that {@link activeSpoolDir} returns for `storageDir`. */
+export function setActiveSpoolDir(storageDir: string, dir: string | undefined): void {
+  if (dir === undefined) ownedSpoolDirs.delete(path.resolve(storageDir));
+  else ownedSpoolDirs.set(path.resolve(storageDir), dir);
+}
+
 /**
  * A file name for a Call-ID: its safe characters (at most 64) plus a hash of the whole Call-ID, so that two
  * Call-IDs differing only in unsafe characters never share a spool file.
@@ -59,9 +73,9 @@ export class DepositSpool {
     this.sidecarPath = path.join(dir, `${name}.json`);
   }
 
-  /** The spool of a call, in `<storageDir>/spool`. */
+  /** The spool of a call, in this process's spool directory under `<storageDir>/spool` ({@link activeSpoolDir}). */
   static forCall(storageDir: string, callId: string): DepositSpool {
-    return new DepositSpool(spoolDir(storageDir), spoolName(callId));
+    return new DepositSpool(activeSpoolDir(storageDir), spoolName(callId));
   }
 
   /**
