@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   415: 'unsupported_media_type',
   429: 'too_many_attempts',
   500: 'internal_error',
+  503: 'busy',
 } as const;
 export type ErrorStatus = keyof typeof ERROR_CODES;
 
@@ -27,10 +28,13 @@ export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: ErrorStatus;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(status: ErrorStatus, message: string, headers: Record<string, string> = {}) {
+  /** The `error` code of the body when not the status's default (e.g. `cross_origin` for a 403). */
+  readonly code: string | undefined;
+  constructor(status: ErrorStatus, message: string, headers: Record<string, string> = {}, code?: string) {
     super(message);
     this.status = status;
     this.headers = headers;
+    this.code = code;
   }
 }
 
@@ -59,12 +63,12 @@ const FRIENDLY: Readonly<Record<string, string>> = {
  * kind is a 4xx; only a genuine fault of ours (database down, bug) is a 500, and its details are not shown.
  */
 export function toErrorResponse(err: unknown): { status: ErrorStatus; body: ErrorBody; headers: Record<string, string> } {
-  const reply = (status: ErrorStatus, message: string, headers: Record<string, string> = {}) => ({
+  const reply = (status: ErrorStatus, message: string, headers: Record<string, string> = {}, code?: string) => ({
     status,
-    body: { error: ERROR_CODES[status], message },
+    body: { error: code ?? ERROR_CODES[status], message },
     headers,
   });
-  if (err instanceof ApiError) return reply(err.status, err.message, { ...err.headers });
+  if (err instanceof ApiError) return reply(err.status, err.message, { ...err.headers }, err.code);
   if (err instanceof ValidationError) return reply(400, err.message);
   if (err instanceof NotFoundError) return reply(404, err.message);
   if (err instanceof ConflictError) return reply(409, err.message);

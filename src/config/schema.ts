@@ -57,7 +57,14 @@ export const ConfigSchema = z
       .strict(),
     demo: z.object({ enabled: z.boolean(), line: z.string(), pin: z.string().regex(/^\d{4,10}$/) }).strict(),
     api: z
-      .object({ enabled: z.boolean(), host: z.string(), port: z.number().int().min(0).max(65535), operatorToken: z.string() })
+      .object({
+        enabled: z.boolean(),
+        host: z.string(),
+        port: z.number().int().min(0).max(65535),
+        operatorToken: z.string(),
+        /** Reverse proxies (IPs or CIDRs) whose X-Forwarded-Proto/-Host/-For are believed. */
+        trustedProxies: z.array(z.string().min(1)).default([]),
+      })
       .strict(),
     smtp: z.object({ url: z.string(), from: z.string(), fromName: z.string() }).strict(),
     retention: z

@@ -122,10 +122,11 @@ export class AuthFailureRepository {
           .select('at')
           .where('line', '=', line)
           .where('at', '>', now - p.lockMs - p.windowMs)
-          .where('at', '<=', now)
           .orderBy('at')
           .execute();
-        const ats = rows.map((r) => Number(r.at));
+        // A concurrent attempt may have read its clock a moment after this one yet reserved first: its
+        // reservation counts as made now (rows are sorted, so clamping keeps them sorted).
+        const ats = rows.map((r) => Math.min(Number(r.at), now));
         const until = computeLockedUntil(ats, now, p);
         // With lockMs = 0 a full window locks nothing by itself: the in-flight count still caps the attempts.
         const inWindow = ats.filter((at) => at > now - p.windowMs).length;

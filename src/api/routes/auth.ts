@@ -71,7 +71,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
     async (request, reply) => {
       const token = presentedToken(request);
       if (token !== undefined) sessions.revoke(token);
-      return reply.code(204).header('set-cookie', clearedSessionCookie()).send();
+      return reply.code(204).header('set-cookie', clearedSessionCookie(request.protocol === 'https')).send();
     },
   );
 
