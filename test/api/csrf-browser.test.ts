@@ -74,8 +74,8 @@ test('a cross-origin fetch POST of a multipart greeting is refused and the greet
     if (r.url() === uploadUrl) responses.push(r.status());
   });
   await page.goto(`${attackerBase}/fetch.html`);
-  await page.waitForFunction(() => (window as unknown as { done?: string }).done !== undefined);
-  expect(await page.evaluate(() => (window as unknown as { done?: string }).done)).toBe('sent');
+  await page.waitForFunction(() => (globalThis as unknown as { done?: string }).done !== undefined);
+  expect(await page.evaluate(() => (globalThis as unknown as { done?: string }).done)).toBe('sent');
   expect(responses).toEqual([403]);
   const after = await h.store.greetings.get(line, 'unavail');
   expect(Buffer.compare(after!.wav, before!.wav)).toBe(0);
