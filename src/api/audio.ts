@@ -1,32 +1,62 @@
-import { decodeWav, encodeWav, WavFormatError } from '../media/wav.js';
-import {
-  AUDIO_FORMAT_INFO,
-  decodeAudio,
-  encodeAudio,
-  toTelephonyPcm,
-  TELEPHONY_RATE,
-  type AudioFormat,
-  type EncodedAudio,
-} from '../notify/formats/index.js';
+import { join } from 'node:path';
+import { decodeWav, WavFormatError } from '../media/wav.js';
+import { AUDIO_FORMAT_INFO, AudioFormatError, encodeAudio, type AudioFormat, type EncodedAudio } from '../notify/formats/index.js';
+import { PoolBusyError, WorkerPool, WorkerTaskError } from '../shared/worker-pool.js';
 import { ApiError } from './errors.js';
+import type { GreetingJob, GreetingResult } from './greeting-decode.js';
+import { announcedDurationMs } from './upload-probe.js';
 
 /** Longest greeting accepted (a greeting is played to every caller; ten minutes is already far beyond use). */
 export const MAX_GREETING_MS = 10 * 60_000;
 
+/** Greeting conversions run in this many worker threads; beyond them, this many wait; more are refused 503. */
+const GREETING_WORKERS = 1;
+const GREETING_QUEUE = 2;
+/** Slack on the header's announced duration (encoder padding, rounding) before refusing without decoding. */
+const ANNOUNCED_SLACK_MS = 2_000;
+
+let pool: WorkerPool<GreetingJob, GreetingResult> | undefined;
+function greetingPool(): WorkerPool<GreetingJob, GreetingResult> {
+  pool ??= new WorkerPool({ script: join(__dirname, 'greeting-worker.js'), size: GREETING_WORKERS, maxQueue: GREETING_QUEUE });
+  return pool;
+}
+
+/** Stops the greeting workers (tests, shutdown); the next upload starts them again. */
+export async function closeGreetingWorkers(): Promise<void> {
+  const p = pool;
+  pool = undefined;
+  await p?.close();
+}
+
 /**
  * Turns an uploaded audio file (WAV, AU, AIFF, FLAC, MP3 or Ogg, any rate and channel count) into the form
- * greetings are stored in: 8 kHz mono 16-bit PCM WAV. AudioFormatError (→ 400) for anything unreadable.
+ * greetings are stored in: 8 kHz mono 16-bit PCM WAV. The container header is checked first (a lying WAV size
+ * or an announced duration past the limit is refused before decoding); decoding and resampling run in a worker
+ * thread, never on the SIP/RTP event loop. AudioFormatError (→ 400) for anything unreadable; 503 when the
+ * workers are all busy.
  */
 export async function greetingFromUpload(
   file: Buffer,
   hint: { filename?: string; mimeType?: string },
 ): Promise<{ wav: Buffer; durationMs: number }> {
-  const pcm = toTelephonyPcm(await decodeAudio(file, hint));
-  const durationMs = Math.round((pcm.length * 1000) / TELEPHONY_RATE);
-  if (durationMs > MAX_GREETING_MS) {
-    throw new ApiError(400, `file: the greeting lasts ${Math.round(durationMs / 1000)} s, at most ${MAX_GREETING_MS / 1000} s allowed`);
+  const announced = announcedDurationMs(file);
+  if (announced !== undefined && announced > MAX_GREETING_MS + ANNOUNCED_SLACK_MS) throw tooLong(announced);
+  let result: GreetingResult;
+  try {
+    result = await greetingPool().run({ bytes: file, hint });
+  } catch (err) {
+    if (err instanceof PoolBusyError) {
+      throw new ApiError(503, 'the server is busy converting other greetings: try again in a few seconds', { 'retry-after': '5' });
+    }
+    if (err instanceof WorkerTaskError && err.remoteName === 'AudioFormatError') throw new AudioFormatError(err.message);
+    throw err;
   }
-  return { wav: encodeWav(pcm, TELEPHONY_RATE), durationMs };
+  if (result.durationMs > MAX_GREETING_MS) throw tooLong(result.durationMs);
+  return { wav: Buffer.from(result.wav.buffer, result.wav.byteOffset, result.wav.byteLength), durationMs: result.durationMs };
+}
+
+function tooLong(durationMs: number): ApiError {
+  return new ApiError(400, `file: the greeting lasts ${Math.round(durationMs / 1000)} s, at most ${MAX_GREETING_MS / 1000} s allowed`);
 }
 
 /**

@@ -110,8 +110,8 @@ export function sessionCookie(token: string, maxAgeMs: number, secure: boolean):
 }
 
 /** Set-Cookie value that removes the session cookie. */
-export function clearedSessionCookie(): string {
-  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
+export function clearedSessionCookie(secure = false): string {
+  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`;
 }
 
 /** The bearer token of the Authorization header, or else the session cookie; undefined when neither. */

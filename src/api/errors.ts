@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   415: 'unsupported_media_type',
   429: 'too_many_attempts',
   500: 'internal_error',
+  503: 'busy',
 } as const;
 export type ErrorStatus = keyof typeof ERROR_CODES;
 
@@ -34,13 +35,24 @@ export interface ErrorBody {
 }
 
 /** An error a route throws on purpose, carrying its HTTP status (and optional extra headers). */
+/**
+ * Stable code and extra fields of an error body. `error` overrides the status's default class (e.g. `cross_origin`
+ * for a 403); `code` is the stable code the web page translates.
+ */
+export interface ApiErrorDetails {
+  error?: string;
+  code?: string;
+  lockedUntil?: string;
+  timeZone?: string;
+}
+
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: ErrorStatus;
   readonly headers: Readonly<Record<string, string>>;
   /** Stable code and extra fields of the body (see ErrorBody). */
-  readonly details: Readonly<{ code?: string; lockedUntil?: string; timeZone?: string }>;
-  constructor(status: ErrorStatus, message: string, headers: Record<string, string> = {}, details: { code?: string; lockedUntil?: string; timeZone?: string } = {}) {
+  readonly details: Readonly<ApiErrorDetails>;
+  constructor(status: ErrorStatus, message: string, headers: Record<string, string> = {}, details: ApiErrorDetails = {}) {
     super(message);
     this.status = status;
     this.headers = headers;

@@ -17,6 +17,7 @@ import { OVH_PREFIX, registerOvhRoutes } from './routes/ovh/index.js';
 import { registerVoicemailRoutes } from './routes/voicemail.js';
 import { lineParamSchema, zodValidatorCompiler } from './validation.js';
 import { registerWebAssets } from './web-assets.js';
+import { registerWebSecurity } from './web-security.js';
 
 export const API_PREFIX = '/api/v1';
 /** Largest greeting upload accepted by default (413 beyond). */
@@ -65,6 +66,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     // Per-request logs would double the I/O of every poll of the web manager; failures are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // X-Forwarded-Proto/-Host/-For are believed only from these addresses (config api.trustedProxies).
+    trustProxy: config.api.trustedProxies.length > 0 ? config.api.trustedProxies : false,
   });
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setErrorHandler((err, request, reply) => {
@@ -76,6 +79,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}` }),
   );
   app.addHook('onRoute', openapi.onRoute);
+  registerWebSecurity(app);
   app.addHook('onRequest', async (request, reply) => {
     // Unknown URLs answer 404 to everyone; the 404 handler's route has no access rule.
     if (request.is404) return;

@@ -74,6 +74,8 @@ export const ConfigSchema = z
           .array(z.object({ key: z.string().min(8), secret: z.string().min(16), name: z.string().optional() }).strict())
           .max(100)
           .default([]),
+        /** Reverse proxies (IPs or CIDRs) whose X-Forwarded-Proto/-Host/-For are believed. */
+        trustedProxies: z.array(z.string().min(1)).default([]),
       })
       .strict(),
     smtp: z.object({ url: z.string(), from: z.string(), fromName: z.string() }).strict(),

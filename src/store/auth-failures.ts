@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { parseOrThrow } from './errors.js';
 import { lineNumber } from './lines.js';
@@ -87,6 +88,60 @@ export class AuthFailureRepository {
     };
     await this.#ctx.db.insertInto('auth_failures').values(row).execute();
     return toFailure(row);
+  }
+
+  /**
+   * Reserves one PIN attempt on the line, atomically with the lockout check, before the PIN is verified: the
+   * reservation is recorded as a failure at once, so attempts in flight count toward `maxFailures` and N
+   * parallel attempts can never check more than `maxFailures` PINs. The caller then verifies the PIN and, when
+   * it is right, calls {@link clear} (which removes the reservation too). `locked` when no slot is left.
+   *
+   * Atomicity: PostgreSQL takes a per-line transaction-scoped advisory lock (every process on the database
+   * serialises on it); SQLite runs the count and the insert in one BEGIN IMMEDIATE transaction, which holds the
+   * database's write lock from the first read.
+   */
+  async reserveAttempt(
+    input: { line: string; source: AuthSource; remote?: string | null; at?: number },
+    policy: Partial<LockoutPolicy> = {},
+  ): Promise<{ kind: 'reserved'; failure: AuthFailure } | { kind: 'locked'; until: number }> {
+    const f = parseOrThrow(RecordSchema, input);
+    const p = parseOrThrow(LockoutPolicySchema, { ...DEFAULT_LOCKOUT_POLICY, ...policy }, 'policy');
+    const line = lineNumber(f.line);
+    const now = f.at ?? this.#ctx.clock();
+    const row: AuthFailuresTable = { id: randomUUID(), line, source: f.source, remote: f.remote ?? null, at: now };
+    const { db, dialect } = this.#ctx;
+    if (db.isTransaction) throw new TypeError('reserveAttempt must not run inside a transaction');
+    return db.connection().execute(async (conn) => {
+      await sql.raw(dialect === 'sqlite' ? 'BEGIN IMMEDIATE' : 'BEGIN').execute(conn);
+      try {
+        if (dialect === 'postgres') {
+          await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`repondeur.pin-lockout:${line}`}, 0))`.execute(conn);
+        }
+        const rows = await conn
+          .selectFrom('auth_failures')
+          .select('at')
+          .where('line', '=', line)
+          .where('at', '>', now - p.lockMs - p.windowMs)
+          .orderBy('at')
+          .execute();
+        // A concurrent attempt may have read its clock a moment after this one yet reserved first: its
+        // reservation counts as made now (rows are sorted, so clamping keeps them sorted).
+        const ats = rows.map((r) => Math.min(Number(r.at), now));
+        const until = computeLockedUntil(ats, now, p);
+        // With lockMs = 0 a full window locks nothing by itself: the in-flight count still caps the attempts.
+        const inWindow = ats.filter((at) => at > now - p.windowMs).length;
+        if (until !== null || inWindow >= p.maxFailures) {
+          await sql.raw('COMMIT').execute(conn);
+          return { kind: 'locked' as const, until: until ?? now + 1000 };
+        }
+        await conn.insertInto('auth_failures').values(row).execute();
+        await sql.raw('COMMIT').execute(conn);
+        return { kind: 'reserved' as const, failure: toFailure(row) };
+      } catch (err) {
+        await sql.raw('ROLLBACK').execute(conn).catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   /** Failures of the line at or after `since`. */

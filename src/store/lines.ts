@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import { ConflictError, NotFoundError, StoreError, isUniqueViolation, parseOrThrow } from './errors.js';
-import { hashPin, verifyPinHash } from './pin.js';
+import { hashPin, verifyPinOrDecoy } from './pin.js';
 import {
   LanguageSchema,
   LineNumberSchema,
@@ -194,8 +194,20 @@ export class LineRepository {
    */
   async verifyPin(number: string, pin: string): Promise<boolean> {
     const row = await requireLine(this.#ctx.db, this.#ctx.dialect, lineNumber(number));
-    if (row.pin_hash === null || !PinSchema.safeParse(pin).success) return false;
-    return verifyPinHash(pin, row.pin_hash);
+    return verifyPinOrDecoy(pin, row.pin_hash, PinSchema.safeParse(pin).success);
+  }
+
+  /**
+   * The line `number` when `pin` is its PIN, else undefined — an unknown number, a fax-routed line (with
+   * `voicemailOnly`), a line without PIN or a malformed PIN cost the same scrypt derivation as a wrong PIN (no timing oracle).
+   */
+  async checkPin(number: string | undefined, pin: string, options: { voicemailOnly?: boolean } = {}): Promise<Line | undefined> {
+    const row =
+      number === undefined
+        ? undefined
+        : await this.#ctx.db.selectFrom('lines').selectAll().where('number', '=', lineNumber(number)).executeTakeFirst();
+    const usable = row !== undefined && (options.voicemailOnly !== true || row.routing === 'voicemail') ? row.pin_hash : null;
+    return (await verifyPinOrDecoy(pin, usable, PinSchema.safeParse(pin).success)) ? toLine(row!) : undefined;
   }
 
   async getSettings(number: string): Promise<VoicemailSettings> {

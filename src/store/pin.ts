@@ -60,3 +60,25 @@ export async function verifyPinHash(pin: string, stored: string): Promise<boolea
   const candidate = await derive(pin, parsed.salt, parsed.key.length, parsed.params);
   return timingSafeEqual(candidate, parsed.key);
 }
+
+/**
+ * A hash no PIN is known to match, verified in place of the real one for an unknown line (or one without PIN):
+ * the client waits for one scrypt derivation either way and cannot tell provisioned lines from others.
+ */
+let decoyHash: Promise<string> | undefined;
+function decoy(): Promise<string> {
+  decoyHash ??= hashPin(randomBytes(16).toString('hex'));
+  return decoyHash;
+}
+
+/**
+ * Checks `pin` against `stored`, or against the decoy hash when there is no (well-formed) stored hash or the
+ * PIN has not the expected shape: always one scrypt derivation, so the time taken reveals nothing.
+ */
+export async function verifyPinOrDecoy(pin: string, stored: string | null | undefined, pinShapeOk = true): Promise<boolean> {
+  if (stored == null || !pinShapeOk || parseHash(stored) === undefined) {
+    await verifyPinHash(pin.slice(0, 64), await decoy());
+    return false;
+  }
+  return verifyPinHash(pin, stored);
+}

@@ -17,10 +17,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
     pin: z.string({ error: 'pin must be a string' }).max(64, { error: 'pin: at most 64 characters' }),
   });
 
-  async function refuseWhileLocked(line: string, now: number): Promise<void> {
-    const lockedUntil = await store.authFailures.lockedUntil(line, now, lockoutPolicy(ctx.config));
-    if (lockedUntil === null) return;
-    throw new ApiError(
+  function lockedError(line: string, lockedUntil: number, now: number): ApiError {
+    return new ApiError(
       429,
       `too many wrong PINs for line ${line}: login is locked until ${iso(lockedUntil)}`,
       { 'retry-after': String(Math.max(1, Math.ceil((lockedUntil - now) / 1000))) },
@@ -44,11 +42,13 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
     async (request, reply) => {
       const { line, pin } = parsed(LoginBody, request.body);
       const now = clock();
-      await refuseWhileLocked(line, now);
-      const existing = await store.lines.find(line);
-      const ok = existing !== undefined && existing.hasPin && (await store.lines.verifyPin(line, pin));
-      if (!ok) {
-        await store.authFailures.record({ line, source: 'web', remote: request.ip, at: now });
+      // One attempt slot is reserved atomically (and counted as a failure) before the PIN is checked, so
+      // parallel logins never check more than lockout.maxFailures PINs; a right PIN while locked is refused.
+      const slot = await store.authFailures.reserveAttempt({ line, source: 'web', remote: request.ip, at: now }, lockoutPolicy(ctx.config));
+      if (slot.kind === 'locked') throw lockedError(line, slot.until, now);
+      // Unknown lines and lines without PIN cost the same scrypt work as a wrong PIN, with the same answer.
+      const existing = await store.lines.checkPin(line, pin);
+      if (existing === undefined) {
         ctx.logger.warn({ line, remote: request.ip }, 'web login failed');
         // The same answer whether the line exists or not: the login form does not reveal provisioned numbers.
         throw new ApiError(401, 'wrong line number or PIN', {}, { code: 'wrong_credentials' });
@@ -72,7 +72,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ApiContext): void 
     async (request, reply) => {
       const token = presentedToken(request);
       if (token !== undefined) sessions.revoke(token);
-      return reply.code(204).header('set-cookie', clearedSessionCookie()).send();
+      return reply.code(204).header('set-cookie', clearedSessionCookie(request.protocol === 'https')).send();
     },
   );
 

@@ -5,6 +5,7 @@ import { downloadHeaders, greetingFromUpload } from '../audio.js';
 import { requireLineAccess } from '../auth.js';
 import { greetingView, parsed, type ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';
+import { readUploadedFile } from '../upload.js';
 import { GreetingKindSchema } from '../validation.js';
 
 /** Greetings: upload in any of the six formats (stored as 8 kHz mono WAV), list, download, delete. */
@@ -39,11 +40,8 @@ export function registerGreetingRoutes(app: FastifyInstance, ctx: ApiContext, ma
       // The line must exist before we read (and decode) an upload for it.
       await store.lines.get(line);
       if (!request.isMultipart()) throw new ApiError(400, 'the request must be multipart/form-data with a "file" field');
-      const file = await request.file({ limits: { fileSize: maxUploadBytes, files: 1, fields: 4 } });
-      if (file === undefined) throw new ApiError(400, 'file: no file in the upload');
-      // Throws RequestFileTooLargeError (→ 413) past the limit, before anything is decoded or stored.
-      const bytes = await file.toBuffer();
-      const greeting = await greetingFromUpload(bytes, { filename: file.filename, mimeType: file.mimetype });
+      const { bytes, filename, mimetype } = await readUploadedFile(request, maxUploadBytes);
+      const greeting = await greetingFromUpload(bytes, { filename, mimeType: mimetype });
       const info = await store.greetings.put(line, kind, greeting);
       ctx.logger.info({ line, kind, durationMs: greeting.durationMs }, 'greeting uploaded');
       return reply.code(201).send(greetingView(info));

@@ -3,7 +3,7 @@
  * otherwise the line number and PIN typed on the keypad — three tries per call, with a lockout across calls.
  */
 import type { Logger } from '../../log.js';
-import { hashPin, normalizeE164, verifyPinHash, type Line, type LockoutPolicy, type Store } from '../../store/index.js';
+import { normalizeE164, type Line, type LockoutPolicy, type Store } from '../../store/index.js';
 import { toE164 } from '../numbers.js';
 import type { DialInVoice } from './dialin-voice.js';
 
@@ -24,16 +24,6 @@ export interface DialInAuthenticatorOptions {
   now: () => number;
   caller?: string;
   remote?: string;
-}
-
-/**
- * A hash no PIN is known to match, verified in place of the real one for an unknown line: the caller waits for
- * one scrypt derivation either way and cannot tell existing lines from others by the delay.
- */
-let decoyHash: Promise<string> | undefined;
-function decoy(): Promise<string> {
-  decoyHash ??= hashPin('0000000000');
-  return decoyHash;
 }
 
 export class DialInAuthenticator {
@@ -57,16 +47,25 @@ export class DialInAuthenticator {
       const number = this.#lineNumber(typedLine);
       if (number !== undefined && (await this.#refuseIfLocked(number))) return { kind: 'refused', reason: 'locked' };
       const pin = await voice.enter(['enter_pin']);
+      // The lock is checked again when the PIN is checked, atomically with reserving the attempt: callers parked
+      // at the PIN prompt while the line got locked are refused, and at most maxFailures PINs are ever checked.
+      if (number !== undefined) {
+        const slot = await this.#o.store.authFailures.reserveAttempt(
+          { line: number, source: 'dialin', remote: this.#o.remote ?? null, at: this.#o.now() },
+          this.#o.policy,
+        );
+        if (slot.kind === 'locked') {
+          await this.#sayLocked(number, slot.until);
+          return { kind: 'refused', reason: 'locked' };
+        }
+      }
       const line = await this.#verify(number, pin);
       if (line) {
         await this.#o.store.authFailures.clear(line.number);
         this.#o.logger.info({ line: line.number, remote: this.#o.remote }, 'dial-in: PIN accepted');
         return { kind: 'authenticated', line, by: 'pin' };
       }
-      if (number !== undefined) {
-        await this.#o.store.authFailures.record({ line: number, source: 'dialin', remote: this.#o.remote ?? null, at: this.#o.now() });
-        if (await this.#refuseIfLocked(number)) return { kind: 'refused', reason: 'locked' };
-      }
+      if (number !== undefined && (await this.#refuseIfLocked(number))) return { kind: 'refused', reason: 'locked' };
       this.#o.logger.info({ line: number ?? typedLine, remote: this.#o.remote, tries }, 'dial-in: wrong line number or PIN');
       voice.flushDigits();
       if (tries >= MAX_PIN_TRIES) {
@@ -97,12 +96,7 @@ export class DialInAuthenticator {
    * like a wrong PIN, after the same scrypt work, so that the keypad does not reveal which lines exist.
    */
   async #verify(number: string | undefined, pin: string): Promise<Line | undefined> {
-    const line = number === undefined ? undefined : await this.#o.store.lines.find(number);
-    if (line === undefined || line.routing !== 'voicemail' || !line.hasPin) {
-      await verifyPinHash(pin, await decoy());
-      return undefined;
-    }
-    return (await this.#o.store.lines.verifyPin(line.number, pin)) ? line : undefined;
+    return this.#o.store.lines.checkPin(number, pin, { voicemailOnly: true });
   }
 
   /** Says "temporarily locked" and logs it at warn level when the line is locked now. */
@@ -110,12 +104,18 @@ export class DialInAuthenticator {
     const now = this.#o.now();
     const until = await this.#o.store.authFailures.lockedUntil(number, now, this.#o.policy);
     if (until === null) return false;
+    await this.#sayLocked(number, until);
+    return true;
+  }
+
+  /** The "access locked" notice, played whole: keys typed during it neither cut it nor carry over. */
+  async #sayLocked(number: string, until: number): Promise<void> {
     this.#o.logger.warn(
       { line: number, remote: this.#o.remote, source: 'dialin', lockedUntil: new Date(until).toISOString(), policy: this.#o.policy },
       'dial-in: PIN entry locked after repeated failures',
     );
     this.#o.voice.flushDigits();
-    await this.#o.voice.say(['access_locked']);
-    return true;
+    await this.#o.voice.sayUninterrupted(['access_locked']);
+    this.#o.voice.flushDigits();
   }
 }

@@ -1,0 +1,20 @@
+import { encodeWav } from '../media/wav.js';
+import { decodeAudio, toTelephonyPcm, TELEPHONY_RATE } from '../notify/formats/index.js';
+
+/** Input and output of one greeting conversion (run in a worker thread: see greeting-worker.ts). */
+export interface GreetingJob {
+  bytes: Uint8Array;
+  hint: { filename?: string; mimeType?: string };
+}
+export interface GreetingResult {
+  wav: Uint8Array;
+  durationMs: number;
+}
+
+/** Decodes any supported upload and converts it to 8 kHz mono 16-bit PCM WAV. CPU-heavy: never on the main thread. */
+export async function convertGreeting(job: GreetingJob): Promise<GreetingResult> {
+  const data = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+  const pcm = toTelephonyPcm(await decodeAudio(data, job.hint));
+  const durationMs = Math.round((pcm.length * 1000) / TELEPHONY_RATE);
+  return { wav: encodeWav(pcm, TELEPHONY_RATE), durationMs };
+}
