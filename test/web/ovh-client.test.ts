@@ -1,11 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { chromium } from 'playwright-core';
@@ -14,39 +7,18 @@ import { createApiServer } from '../../src/api/index.js';
 import { decodeAudio } from '../../src/notify/formats/index.js';
 import type { Store } from '../../src/store/index.js';
 import { freshLine, OPERATOR_TOKEN, TestDatabase, testConfig, toneWav } from '../api/harness.js';
+import { httpsGet, signedRequest, startOvhTlsFront, TEST_APP as APP, type OvhTlsFront } from './ovh-harness.js';
 
-// The official OVH Node.js client, configured only with our host, port, base path and credentials.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ovh = require('ovh') as (p: Record<string, unknown>) => { requestPromised(method: string, path: string, params?: object): Promise<unknown> };
-
-const APP = { key: 'repondeurTestApp', secret: 'a-secret-of-the-test-application', name: 'test' };
 const PIN = '4826';
 
-let dir: string;
 let db: TestDatabase;
 let store: Store;
 let app: FastifyInstance;
-let tls: https.Server;
+let front: OvhTlsFront;
 let apiBase: string;
 let port: number;
-let savedCa: unknown;
-
-/** GET over HTTPS trusting the test certificate; resolves the body. */
-function httpsGet(url: string): Promise<{ status: number; type: string; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    https.get(url, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-}
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'repondeur-ovh-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  const cert = readFileSync(join(dir, 'cert.pem'));
   db = new TestDatabase('sqlite');
   store = await db.open();
   const config = testConfig(db.url);
@@ -54,30 +26,17 @@ beforeAll(async () => {
   app = await createApiServer({ store, config, logger: pino({ level: 'silent' }) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   apiBase = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  // TLS in front of the API, as in production behind a reverse proxy; the Host header is passed on.
-  tls = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
-    const upstream = http.request(`${apiBase}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
-  port = (tls.address() as AddressInfo).port;
-  savedCa = https.globalAgent.options.ca;
-  https.globalAgent.options.ca = cert;
+  front = await startOvhTlsFront(() => apiBase);
+  port = front.port;
 }, 60_000);
 
 afterAll(async () => {
-  https.globalAgent.options.ca = savedCa as Buffer | undefined;
-  await new Promise<void>((resolve) => (tls ? tls.close(() => resolve()) : resolve()));
+  await front?.close();
   await app?.close();
   await db?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const client = (consumerKey?: string) => ovh({ appKey: APP.key, appSecret: APP.secret, ...(consumerKey ? { consumerKey } : {}), host: 'localhost', port, basePath: '/1.0' });
+const client = (consumerKey?: string) => front.client(consumerKey);
 
 /** The subscriber opens validationUrl in Chromium and logs in to the web manager, which validates the consumer key. */
 async function validate(validationUrl: string, line: string): Promise<void> {
@@ -171,7 +130,7 @@ test('the official OVH client lists, downloads, moves and deletes messages and c
   const other = freshLine();
   await store.lines.create({ number: other, pin: PIN, routing: 'voicemail' });
   await expect(api.requestPromised('GET', `/telephony/x/voicemail/00${other.slice(1)}/settings`)).rejects.toMatchObject({ error: 403 });
-  const forged = ovh({ appKey: APP.key, appSecret: 'not-the-secret-of-the-application', consumerKey: credential.consumerKey, host: 'localhost', port, basePath: '/1.0' });
+  const forged = front.client(credential.consumerKey, 'not-the-secret-of-the-application');
   await expect(forged.requestPromised('GET', `${base}/settings`)).rejects.toMatchObject({ error: 400, message: 'Invalid signature' });
 }, 60_000);
 
@@ -185,21 +144,6 @@ test('the operator issues a consumer key for a line', async () => {
   expect(noToken.status).toBe(401);
 });
 
-/** A request signed by hand the way the OVH clients do, with a chosen timestamp, through the TLS front. */
-function signedRequest(method: string, path: string, consumerKey: string, timestamp: number): Promise<{ status: number; body: string }> {
-  const url = `https://localhost${path}`;
-  const signature = '$1$' + createHash('sha1').update([APP.secret, consumerKey, method, url, '', timestamp].join('+')).digest('hex');
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: 'localhost', port, method, path, headers: { 'X-Ovh-Application': APP.key, 'X-Ovh-Consumer': consumerKey, 'X-Ovh-Timestamp': String(timestamp), 'X-Ovh-Signature': signature } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 test('signatures outside the allowed clock skew are refused; /auth/logout revokes the consumer key', async () => {
   const line = freshLine();
   await store.lines.create({ number: line, pin: PIN, routing: 'voicemail' });
@@ -207,10 +151,10 @@ test('signatures outside the allowed clock skew are refused; /auth/logout revoke
   const { consumerKey } = (await issued.json()) as { consumerKey: string };
   const path = `/1.0/telephony/x/voicemail/00${line.slice(1)}/settings/routing`;
   const now = Math.round(Date.now() / 1000);
-  expect(await signedRequest('GET', path, consumerKey, now)).toEqual({ status: 200, body: '"voicemail"' });
-  const stale = await signedRequest('GET', path, consumerKey, now - 3600);
+  expect(await signedRequest(port, 'GET', path, consumerKey, now)).toEqual({ status: 200, body: '"voicemail"' });
+  const stale = await signedRequest(port, 'GET', path, consumerKey, now - 3600);
   expect(stale.status).toBe(400);
   expect(JSON.parse(stale.body)).toMatchObject({ code: 'ovh_bad_timestamp' });
-  expect((await signedRequest('POST', '/1.0/auth/logout', consumerKey, now)).status).toBe(200);
-  expect((await signedRequest('GET', path, consumerKey, now)).status).toBe(403);
+  expect((await signedRequest(port, 'POST', '/1.0/auth/logout', consumerKey, now)).status).toBe(200);
+  expect((await signedRequest(port, 'GET', path, consumerKey, now)).status).toBe(403);
 });

@@ -36,7 +36,7 @@ function ovhMessage(m: Message) {
  * methods, field names and response shapes, and OVH's request signatures (see credentials.ts). `serviceName`
  * is the line (0033912345678, 33912345678 or +33912345678); `billingAccount` is accepted as is.
  */
-export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registry = new OvhCredentialRegistry(ctx.config.api.ovhApplications, ctx.clock)): OvhCredentialRegistry {
+export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registry = new OvhCredentialRegistry(ctx.config.api.ovhApplications, ctx.store.ovhConsumerKeys, ctx.clock)): OvhCredentialRegistry {
   const { store } = ctx;
   const files = new Map<string, { line: string; id: string; greeting?: 'busy' | 'greet' | 'temp' | 'unavail'; format: AudioFormat; expiresAt: number }>();
   const Service = z.object({ billingAccount: z.string().max(64), serviceName: ctx.lineParam });
@@ -58,15 +58,15 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
   });
 
   /** Verifies the signature and that the consumer key was validated for this very line. */
-  function signedFor(request: FastifyRequest): string {
-    const principal = registry.verify(request, request.ovhRawBody ?? '');
+  async function signedFor(request: FastifyRequest): Promise<string> {
+    const principal = await registry.verify(request, request.ovhRawBody ?? '');
     const { serviceName } = parsed(Service, request.params);
     if (serviceName !== principal.line) throw new ApiError(403, 'This call has not been granted', {}, { code: 'ovh_not_granted' });
     request.ovh = principal;
     return principal.line;
   }
   const signed = async (request: FastifyRequest) => {
-    signedFor(request);
+    await signedFor(request);
   };
 
   async function messageOf(line: string, id: number): Promise<Message> {
@@ -85,7 +85,7 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
   });
   app.post('/auth/credential', { schema: { body: CredentialBody }, config: doc('Request a consumer key (auth.Credential)', '{ validationUrl, consumerKey, state }') }, async (request) => {
     const applicationKey = request.headers['x-ovh-application'];
-    const { consumerKey, validationToken } = registry.request(typeof applicationKey === 'string' ? applicationKey : '');
+    const { consumerKey, validationToken } = await registry.request(typeof applicationKey === 'string' ? applicationKey : '');
     const host = request.headers.host ?? `${ctx.config.api.host}:${ctx.config.api.port}`;
     // OVH clients only speak HTTPS (TLS ends at a reverse proxy in front of us): the web manager is behind the same host.
     return { validationUrl: `https://${host}/?ovhCredential=${encodeURIComponent(validationToken)}`, consumerKey, state: 'pendingValidation' };
@@ -98,7 +98,7 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
     async (request) => {
       const principal = request.principal!;
       if (principal.role !== 'subscriber') throw new ApiError(403, 'only a subscriber validates a credential for the line');
-      registry.validate(parsed(ValidateBody, request.body).token, principal.line);
+      await registry.validate(parsed(ValidateBody, request.body).token, principal.line);
       return { state: 'validated', line: principal.line };
     },
   );
@@ -110,14 +110,14 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
     async (request) => {
       const { applicationKey, line } = parsed(IssueBody, request.body);
       await store.lines.get(line);
-      return { consumerKey: registry.issue(applicationKey, line), state: 'validated' };
+      return { consumerKey: await registry.issue(applicationKey, line), state: 'validated' };
     },
   );
 
   app.post('/auth/logout', { config: doc('Revoke the consumer key of the request') }, async (request) => {
     const ck = request.headers['x-ovh-consumer'];
-    registry.verify(request, request.ovhRawBody ?? '');
-    if (typeof ck === 'string') registry.revoke(ck);
+    await registry.verify(request, request.ovhRawBody ?? '');
+    if (typeof ck === 'string') await registry.revoke(ck);
     return null;
   });
 
