@@ -266,6 +266,8 @@ describe.each(ENGINES)('management API on %s', (engine) => {
         'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}',
         'DELETE /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}',
         'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}/download',
+        'GET /1.0/telephony/{billingAccount}/line',
+        'GET /1.0/telephony/{billingAccount}/line/{serviceName}',
       ];
       expect(documented.sort()).toEqual(expected.sort());
       // …and each documented route is one the server really answers.

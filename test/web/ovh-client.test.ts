@@ -158,3 +158,34 @@ test('signatures outside the allowed clock skew are refused; /auth/logout revoke
   expect((await signedRequest(port, 'POST', '/1.0/auth/logout', consumerKey, now)).status).toBe(200);
   expect((await signedRequest(port, 'GET', path, consumerKey, now)).status).toBe(403);
 });
+
+test('the line under /telephony/{billingAccount}/line/{serviceName} is telephony.Line, for the key’s line only', async () => {
+  const line = freshLine();
+  await store.lines.create({ number: line, pin: PIN, routing: 'fax' });
+  const issued = await fetch(`${apiBase}/1.0/auth/operator/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` }, body: JSON.stringify({ applicationKey: APP.key, line }) });
+  const api = client(((await issued.json()) as { consumerKey: string }).consumerKey);
+  const serviceName = `00${line.slice(1)}`;
+
+  expect(await api.requestPromised('GET', '/telephony/ovh-TEST-1/line')).toEqual([serviceName]);
+  expect(await api.requestPromised('GET', `/telephony/ovh-TEST-1/line/${serviceName}`)).toEqual({
+    serviceName,
+    serviceType: 'line',
+    description: '',
+    offers: [],
+    canChangePassword: false,
+    isAttachedToOtherLinesPhone: false,
+    deviceSlot: null,
+    getPublicOffer: null,
+    infrastructure: null,
+    notifications: null,
+    simultaneousLines: null,
+  });
+  // Same line in its E.164 spelling; another line is refused; the fax/voicemail routing is where OVH keeps it.
+  expect(await api.requestPromised('GET', `/telephony/ovh-TEST-1/line/${encodeURIComponent(line)}`)).toMatchObject({ serviceName });
+  const other = freshLine();
+  await store.lines.create({ number: other, pin: PIN, routing: 'voicemail' });
+  await expect(api.requestPromised('GET', `/telephony/ovh-TEST-1/line/00${other.slice(1)}`)).rejects.toMatchObject({ error: 403 });
+  expect(await api.requestPromised('GET', `/telephony/ovh-TEST-1/voicemail/${serviceName}/settings/routing`)).toBe('fax');
+  const unknown = await signedRequest(port, 'GET', '/1.0/telephony/ovh-TEST-1/line', 'an-unknown-consumer-key-0123456', Math.round(Date.now() / 1000));
+  expect({ status: unknown.status, code: JSON.parse(unknown.body).code }).toEqual({ status: 403, code: 'ovh_invalid_credential' });
+});

@@ -5,6 +5,7 @@ import { downloadHeaders, transcodeStoredWav } from '../../audio.js';
 import { iso, parsed, type ApiContext } from '../../context.js';
 import { ApiError } from '../../errors.js';
 import { newFileToken, OvhCredentialRegistry, type OvhPrincipal } from './credentials.js';
+import { registerOvhLineRoutes } from './line.js';
 
 /** Where the OVH-compatible API is mounted: the official clients' default base path. */
 export const OVH_PREFIX = '/1.0';
@@ -120,6 +121,8 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
     if (typeof ck === 'string') await registry.revoke(ck);
     return null;
   });
+
+  registerOvhLineRoutes(app, ctx, { signed, doc, verify: (request) => registry.verify(request, request.ovhRawBody ?? '') });
 
   const base = '/telephony/:billingAccount/voicemail/:serviceName';
   app.get(`${base}/settings`, { schema: { params: Service }, preHandler: signed, config: doc('telephony.VoicemailProperties') }, async (request) => {
