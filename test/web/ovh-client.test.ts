@@ -3,11 +3,12 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { chromium } from 'playwright-core';
 import pino from 'pino';
+import { transcodeStoredWav } from '../../src/api/audio.js';
 import { createApiServer } from '../../src/api/index.js';
 import { decodeAudio } from '../../src/notify/formats/index.js';
 import type { Store } from '../../src/store/index.js';
 import { freshLine, OPERATOR_TOKEN, TestDatabase, testConfig, toneWav } from '../api/harness.js';
-import { httpsGet, signedRequest, startOvhTlsFront, TEST_APP as APP, type OvhTlsFront } from './ovh-harness.js';
+import { httpsGet, httpsPut, signedRequest, startOvhTlsFront, TEST_APP as APP, type OvhTlsFront } from './ovh-harness.js';
 
 const PIN = '4826';
 
@@ -189,3 +190,44 @@ test('the line under /telephony/{billingAccount}/line/{serviceName} is telephony
   const unknown = await signedRequest(port, 'GET', '/1.0/telephony/ovh-TEST-1/line', 'an-unknown-consumer-key-0123456', Math.round(Date.now() / 1000));
   expect({ status: unknown.status, code: JSON.parse(unknown.body).code }).toEqual({ status: 403, code: 'ovh_invalid_credential' });
 });
+
+test('a greeting is uploaded the OVH way: POST /me/document, PUT to putUrl, POST greetings { dir, documentId }', async () => {
+  const line = freshLine();
+  await store.lines.create({ number: line, pin: PIN, routing: 'voicemail' });
+  const issued = await fetch(`${apiBase}/1.0/auth/operator/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` }, body: JSON.stringify({ applicationKey: APP.key, line }) });
+  const api = client(((await issued.json()) as { consumerKey: string }).consumerKey);
+  const base = `/telephony/ovh-TEST-1/voicemail/00${line.slice(1)}`;
+  const mp3 = (await transcodeStoredWav(toneWav(2), 'mp3')).data;
+
+  const created = (await api.requestPromised('POST', '/me/document', { name: 'accueil.mp3', tags: [{ key: 'use', value: 'greeting' }] })) as Record<string, unknown>;
+  expect(created).toMatchObject({ name: 'accueil.mp3', size: null, tags: [{ key: 'use', value: 'greeting' }], validationDate: null });
+  expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
+  expect(created.putUrl).toMatch(/^https:\/\/localhost(:\d+)?\/1\.0\/documents\//);
+  expect(Object.keys(created).sort()).toEqual(['creationDate', 'expirationDate', 'getUrl', 'id', 'name', 'putUrl', 'size', 'tags', 'validationDate']);
+  // Not uploaded yet: the greeting call says so.
+  await expect(api.requestPromised('POST', `${base}/greetings`, { dir: 'unavail', documentId: created.id })).rejects.toMatchObject({ error: 400 });
+
+  expect(await httpsPut(String(created.putUrl), mp3, 'audio/mpeg')).toBe(200);
+  expect(await api.requestPromised('GET', `/me/document/${String(created.id)}`)).toMatchObject({ id: created.id, size: mp3.length });
+  expect(await api.requestPromised('POST', `${base}/greetings`, { dir: 'unavail', documentId: created.id })).toBe(1);
+
+  // Stored as the /api/v1 upload stores it (8 kHz mono WAV, duration measured): what the dial-in plays.
+  const stored = await store.greetings.get(line, 'unavail');
+  expect(Math.abs(stored!.durationMs - 2000)).toBeLessThan(100);
+  const decoded = await decodeAudio(stored!.wav);
+  expect({ rate: decoded.sampleRate, channels: decoded.channels }).toEqual({ rate: 8000, channels: 1 });
+  expect(await api.requestPromised('GET', `${base}/greetings`)).toEqual([1]);
+  expect(await api.requestPromised('GET', `${base}/greetings/1`)).toEqual({ id: 1, dir: 'unavail', callee: line });
+  // A document serves once.
+  await expect(api.requestPromised('POST', `${base}/greetings`, { dir: 'busy', documentId: created.id })).rejects.toMatchObject({ error: 404 });
+
+  // Bytes that are no audio are refused by the same checks as /api/v1, and nothing is stored.
+  const junk = (await api.requestPromised('POST', '/me/document', { name: 'notes.txt' })) as { id: string; putUrl: string };
+  expect(await httpsPut(junk.putUrl, Buffer.from('this is not a sound file at all'), 'application/octet-stream')).toBe(200);
+  await expect(api.requestPromised('POST', `${base}/greetings`, { dir: 'busy', documentId: junk.id })).rejects.toMatchObject({ error: 400 });
+  expect(await store.greetings.get(line, 'busy')).toBeUndefined();
+  // OVH's body fields are checked: an unknown dir is refused.
+  await expect(api.requestPromised('POST', `${base}/greetings`, { dir: 'name', documentId: junk.id })).rejects.toMatchObject({ error: 400 });
+  // An unknown upload link is refused.
+  expect(await httpsPut(`https://localhost:${port}/1.0/documents/aaaaaaaaaaaaaaaaaaaaaaaa`, mp3, 'audio/mpeg')).toBe(404);
+}, 60_000);

@@ -94,3 +94,15 @@ export function signedRequest(port: number, method: string, path: string, consum
     req.end();
   });
 }
+
+/** PUT of raw bytes over HTTPS (a document's putUrl), trusting the front's certificate, as OVH scripts do. */
+export function httpsPut(url: string, body: Buffer, contentType: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method: 'PUT', headers: { 'content-type': contentType, 'content-length': body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
