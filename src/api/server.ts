@@ -108,7 +108,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     },
     { prefix: API_PREFIX },
   );
-  await app.register(async (ovh) => void registerOvhRoutes(ovh, ctx), { prefix: OVH_PREFIX });
+  await app.register(async (ovh) => void registerOvhRoutes(ovh, ctx, { maxUploadBytes }), { prefix: OVH_PREFIX });
   registerWebAssets(app);
   return app;
 }

@@ -1,12 +1,14 @@
 /**
  * Operator sub-commands of `repondeur`: provision lines, route them, set PINs, list and export messages, and
- * see failed PIN attempts (the lockout shared by the dial-in service and the web manager).
+ * see failed PIN attempts (the lockout shared by the dial-in service and the web manager), issue and revoke
+ * consumer keys of the OVH-compatible API.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { toE164 } from '../ivr/numbers.js';
 import { transcodeStoredWav } from '../api/audio.js';
+import { OvhCredentialRegistry } from '../api/routes/ovh/credentials.js';
 import {
   AUDIO_FORMATS,
   DEFAULT_LOCKOUT_POLICY,
@@ -28,6 +30,8 @@ export const OPERATOR_USAGE = `usage:
   repondeur messages list --line <number> [--dir ${FOLDERS.join('|')}] [--json]
   repondeur messages export --line <number> --id <id> [--format ${AUDIO_FORMATS.join('|')}] [--out file]
   repondeur auth failures [--line <number>] [--json]
+  repondeur ovh credential --line <number> [--app <applicationKey>] [--json]
+  repondeur ovh revoke <consumerKey>
 `;
 
 /** Where the command writes: stdout (text or audio bytes) and stderr. Defaults to the process's. */
@@ -51,6 +55,7 @@ const OPTIONS = {
   id: { type: 'string' },
   format: { type: 'string' },
   out: { type: 'string' },
+  app: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -231,5 +236,31 @@ const COMMANDS: Record<string, (inv: Invocation) => Promise<void>> = {
       ['LINE', 'SOURCE', 'REMOTE', 'AT', 'LOCKED UNTIL'],
       failures.map((f) => [f.line, f.source, f.remote ?? '', iso(f.at), iso(lockedUntil.get(f.line) ?? null)]),
     );
+  },
+
+  async 'ovh credential'(inv) {
+    expectPositionals(inv, 0);
+    const line = number(inv.values.line, '--line', inv.config);
+    const applications = inv.config.api.ovhApplications;
+    // The application the key is for: --app, or the only one configured (api.ovhApplications).
+    const appKey = inv.values.app ?? (applications.length === 1 ? applications[0]!.key : undefined);
+    if (appKey === undefined) {
+      throw new UsageError(applications.length === 0 ? 'no OVH application configured (api.ovhApplications)' : `several OVH applications configured: choose one with --app (${applications.map((a) => a.key).join(', ')})`);
+    }
+    if (!applications.some((a) => a.key === appKey)) throw new StoreError(`no OVH application "${appKey}" in api.ovhApplications`);
+    await inv.store.lines.get(line);
+    const registry = new OvhCredentialRegistry(applications, inv.store.ovhConsumerKeys, Date.now);
+    const consumerKey = await registry.issue(appKey, line);
+    if (inv.values.json) inv.io.out(`${JSON.stringify({ consumerKey, state: 'validated', line, applicationKey: appKey }, null, 2)}\n`);
+    else inv.io.out(`${consumerKey}\n`);
+  },
+
+  async 'ovh revoke'(inv) {
+    expectPositionals(inv, 1);
+    const consumerKey = inv.positionals[0];
+    if (consumerKey === undefined) throw new UsageError('missing consumer key');
+    const registry = new OvhCredentialRegistry(inv.config.api.ovhApplications, inv.store.ovhConsumerKeys, Date.now);
+    if (!(await registry.revoke(consumerKey))) throw new StoreError('no such consumer key (already revoked or expired?)');
+    inv.io.out('consumer key revoked\n');
   },
 };

@@ -21,4 +21,5 @@ export {
 } from './auth-failures.js';
 export { OutboxRepository, type OutboxJob, type OutboxStatus } from './outbox.js';
 export { RetentionLogRepository, type RetentionLogEntry, type RetentionRecord } from './retention-log.js';
+export { OvhConsumerKeyRepository, type OvhConsumerKey } from './ovh-consumer-keys.js';
 export type { Database, StoreDialect } from './tables.js';

@@ -111,6 +111,26 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         }
       },
     },
+    // OVH-compatible API consumer keys (src/api/routes/ovh/credentials.ts), kept only as SHA-256 so a restart keeps
+    // them and a dump does not give them away. `line` is null while the key waits for the subscriber's validation.
+    '0002_ovh_consumer_keys': {
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema
+          .createTable('ovh_consumer_keys')
+          .addColumn('key_hash', 'text', (c) => c.primaryKey())
+          .addColumn('application_key', 'text', (c) => c.notNull())
+          .addColumn('validation_token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('line', 'text', (c) => c.references('lines.number').onDelete('cascade'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('ovh_consumer_keys_expires').on('ovh_consumer_keys').column('expires_at').execute();
+      },
+      async down(db: Kysely<any>): Promise<void> {
+        await db.schema.dropTable('ovh_consumer_keys').ifExists().execute();
+      },
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { LineRepository } from './lines.js';
 import { MessageRepository } from './messages.js';
 import { StoreMigrationProvider } from './migrations.js';
 import { OutboxRepository } from './outbox.js';
+import { OvhConsumerKeyRepository } from './ovh-consumer-keys.js';
 import { RetentionLogRepository } from './retention-log.js';
 import { inTransaction, type Database, type StoreContext, type StoreDialect } from './tables.js';
 
@@ -45,6 +46,7 @@ export interface Repositories {
   readonly authFailures: AuthFailureRepository;
   readonly outbox: OutboxRepository;
   readonly retentionLog: RetentionLogRepository;
+  readonly ovhConsumerKeys: OvhConsumerKeyRepository;
 }
 
 function repositories(ctx: StoreContext): Repositories {
@@ -55,6 +57,7 @@ function repositories(ctx: StoreContext): Repositories {
     authFailures: new AuthFailureRepository(ctx),
     outbox: new OutboxRepository(ctx),
     retentionLog: new RetentionLogRepository(ctx),
+    ovhConsumerKeys: new OvhConsumerKeyRepository(ctx),
   };
 }
 
@@ -74,6 +77,7 @@ export class Store implements Repositories {
   readonly authFailures: AuthFailureRepository;
   readonly outbox: OutboxRepository;
   readonly retentionLog: RetentionLogRepository;
+  readonly ovhConsumerKeys: OvhConsumerKeyRepository;
   readonly #clock: () => number;
   #closed = false;
 
@@ -88,6 +92,7 @@ export class Store implements Repositories {
     this.authFailures = repos.authFailures;
     this.outbox = repos.outbox;
     this.retentionLog = repos.retentionLog;
+    this.ovhConsumerKeys = repos.ovhConsumerKeys;
   }
 
   /** Runs `fn` in one transaction: its repositories commit together, or roll back together if `fn` throws. */

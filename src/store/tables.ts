@@ -85,6 +85,19 @@ export interface Database {
   auth_failures: AuthFailuresTable;
   outbox: OutboxTable;
   retention_log: RetentionLogTable;
+  ovh_consumer_keys: OvhConsumerKeysTable;
+}
+
+export interface OvhConsumerKeysTable {
+  /** SHA-256 hex of the consumer key. */
+  key_hash: string;
+  application_key: string;
+  /** SHA-256 hex of the validationUrl token. */
+  validation_token_hash: string;
+  state: string;
+  line: string | null;
+  created_at: number;
+  expires_at: number;
 }
 
 export type StoreDialect = 'sqlite' | 'postgres';

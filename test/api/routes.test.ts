@@ -266,6 +266,13 @@ describe.each(ENGINES)('management API on %s', (engine) => {
         'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}',
         'DELETE /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}',
         'GET /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings/{id}/download',
+        'GET /1.0/telephony/{billingAccount}/line',
+        'GET /1.0/telephony/{billingAccount}/line/{serviceName}',
+        'POST /1.0/telephony/{billingAccount}/voicemail/{serviceName}/greetings',
+        'POST /1.0/me/document',
+        'GET /1.0/me/document/{id}',
+        'PUT /1.0/documents/{token}',
+        'GET /1.0/documents/{token}',
       ];
       expect(documented.sort()).toEqual(expected.sort());
       // …and each documented route is one the server really answers.

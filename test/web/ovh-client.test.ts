@@ -1,52 +1,25 @@
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
 import { chromium } from 'playwright-core';
 import pino from 'pino';
+import { transcodeStoredWav } from '../../src/api/audio.js';
 import { createApiServer } from '../../src/api/index.js';
 import { decodeAudio } from '../../src/notify/formats/index.js';
 import type { Store } from '../../src/store/index.js';
 import { freshLine, OPERATOR_TOKEN, TestDatabase, testConfig, toneWav } from '../api/harness.js';
+import { httpsGet, httpsPut, signedRequest, startOvhTlsFront, TEST_APP as APP, type OvhTlsFront } from './ovh-harness.js';
 
-// The official OVH Node.js client, configured only with our host, port, base path and credentials.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const ovh = require('ovh') as (p: Record<string, unknown>) => { requestPromised(method: string, path: string, params?: object): Promise<unknown> };
-
-const APP = { key: 'repondeurTestApp', secret: 'a-secret-of-the-test-application', name: 'test' };
 const PIN = '4826';
 
-let dir: string;
 let db: TestDatabase;
 let store: Store;
 let app: FastifyInstance;
-let tls: https.Server;
+let front: OvhTlsFront;
 let apiBase: string;
 let port: number;
-let savedCa: unknown;
-
-/** GET over HTTPS trusting the test certificate; resolves the body. */
-function httpsGet(url: string): Promise<{ status: number; type: string; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    https.get(url, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-}
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'repondeur-ovh-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  const cert = readFileSync(join(dir, 'cert.pem'));
   db = new TestDatabase('sqlite');
   store = await db.open();
   const config = testConfig(db.url);
@@ -54,30 +27,17 @@ beforeAll(async () => {
   app = await createApiServer({ store, config, logger: pino({ level: 'silent' }) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   apiBase = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  // TLS in front of the API, as in production behind a reverse proxy; the Host header is passed on.
-  tls = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
-    const upstream = http.request(`${apiBase}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
-  port = (tls.address() as AddressInfo).port;
-  savedCa = https.globalAgent.options.ca;
-  https.globalAgent.options.ca = cert;
+  front = await startOvhTlsFront(() => apiBase);
+  port = front.port;
 }, 60_000);
 
 afterAll(async () => {
-  https.globalAgent.options.ca = savedCa as Buffer | undefined;
-  await new Promise<void>((resolve) => (tls ? tls.close(() => resolve()) : resolve()));
+  await front?.close();
   await app?.close();
   await db?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const client = (consumerKey?: string) => ovh({ appKey: APP.key, appSecret: APP.secret, ...(consumerKey ? { consumerKey } : {}), host: 'localhost', port, basePath: '/1.0' });
+const client = (consumerKey?: string) => front.client(consumerKey);
 
 /** The subscriber opens validationUrl in Chromium and logs in to the web manager, which validates the consumer key. */
 async function validate(validationUrl: string, line: string): Promise<void> {
@@ -171,7 +131,7 @@ test('the official OVH client lists, downloads, moves and deletes messages and c
   const other = freshLine();
   await store.lines.create({ number: other, pin: PIN, routing: 'voicemail' });
   await expect(api.requestPromised('GET', `/telephony/x/voicemail/00${other.slice(1)}/settings`)).rejects.toMatchObject({ error: 403 });
-  const forged = ovh({ appKey: APP.key, appSecret: 'not-the-secret-of-the-application', consumerKey: credential.consumerKey, host: 'localhost', port, basePath: '/1.0' });
+  const forged = front.client(credential.consumerKey, 'not-the-secret-of-the-application');
   await expect(forged.requestPromised('GET', `${base}/settings`)).rejects.toMatchObject({ error: 400, message: 'Invalid signature' });
 }, 60_000);
 
@@ -185,21 +145,6 @@ test('the operator issues a consumer key for a line', async () => {
   expect(noToken.status).toBe(401);
 });
 
-/** A request signed by hand the way the OVH clients do, with a chosen timestamp, through the TLS front. */
-function signedRequest(method: string, path: string, consumerKey: string, timestamp: number): Promise<{ status: number; body: string }> {
-  const url = `https://localhost${path}`;
-  const signature = '$1$' + createHash('sha1').update([APP.secret, consumerKey, method, url, '', timestamp].join('+')).digest('hex');
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: 'localhost', port, method, path, headers: { 'X-Ovh-Application': APP.key, 'X-Ovh-Consumer': consumerKey, 'X-Ovh-Timestamp': String(timestamp), 'X-Ovh-Signature': signature } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 test('signatures outside the allowed clock skew are refused; /auth/logout revokes the consumer key', async () => {
   const line = freshLine();
   await store.lines.create({ number: line, pin: PIN, routing: 'voicemail' });
@@ -207,10 +152,82 @@ test('signatures outside the allowed clock skew are refused; /auth/logout revoke
   const { consumerKey } = (await issued.json()) as { consumerKey: string };
   const path = `/1.0/telephony/x/voicemail/00${line.slice(1)}/settings/routing`;
   const now = Math.round(Date.now() / 1000);
-  expect(await signedRequest('GET', path, consumerKey, now)).toEqual({ status: 200, body: '"voicemail"' });
-  const stale = await signedRequest('GET', path, consumerKey, now - 3600);
+  expect(await signedRequest(port, 'GET', path, consumerKey, now)).toEqual({ status: 200, body: '"voicemail"' });
+  const stale = await signedRequest(port, 'GET', path, consumerKey, now - 3600);
   expect(stale.status).toBe(400);
   expect(JSON.parse(stale.body)).toMatchObject({ code: 'ovh_bad_timestamp' });
-  expect((await signedRequest('POST', '/1.0/auth/logout', consumerKey, now)).status).toBe(200);
-  expect((await signedRequest('GET', path, consumerKey, now)).status).toBe(403);
+  expect((await signedRequest(port, 'POST', '/1.0/auth/logout', consumerKey, now)).status).toBe(200);
+  expect((await signedRequest(port, 'GET', path, consumerKey, now)).status).toBe(403);
 });
+
+test('the line under /telephony/{billingAccount}/line/{serviceName} is telephony.Line, for the key’s line only', async () => {
+  const line = freshLine();
+  await store.lines.create({ number: line, pin: PIN, routing: 'fax' });
+  const issued = await fetch(`${apiBase}/1.0/auth/operator/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` }, body: JSON.stringify({ applicationKey: APP.key, line }) });
+  const api = client(((await issued.json()) as { consumerKey: string }).consumerKey);
+  const serviceName = `00${line.slice(1)}`;
+
+  expect(await api.requestPromised('GET', '/telephony/ovh-TEST-1/line')).toEqual([serviceName]);
+  expect(await api.requestPromised('GET', `/telephony/ovh-TEST-1/line/${serviceName}`)).toEqual({
+    serviceName,
+    serviceType: 'line',
+    description: '',
+    offers: [],
+    canChangePassword: false,
+    isAttachedToOtherLinesPhone: false,
+    deviceSlot: null,
+    getPublicOffer: null,
+    infrastructure: null,
+    notifications: null,
+    simultaneousLines: null,
+  });
+  // Same line in its E.164 spelling; another line is refused; the fax/voicemail routing is where OVH keeps it.
+  expect(await api.requestPromised('GET', `/telephony/ovh-TEST-1/line/${encodeURIComponent(line)}`)).toMatchObject({ serviceName });
+  const other = freshLine();
+  await store.lines.create({ number: other, pin: PIN, routing: 'voicemail' });
+  await expect(api.requestPromised('GET', `/telephony/ovh-TEST-1/line/00${other.slice(1)}`)).rejects.toMatchObject({ error: 403 });
+  expect(await api.requestPromised('GET', `/telephony/ovh-TEST-1/voicemail/${serviceName}/settings/routing`)).toBe('fax');
+  const unknown = await signedRequest(port, 'GET', '/1.0/telephony/ovh-TEST-1/line', 'an-unknown-consumer-key-0123456', Math.round(Date.now() / 1000));
+  expect({ status: unknown.status, code: JSON.parse(unknown.body).code }).toEqual({ status: 403, code: 'ovh_invalid_credential' });
+});
+
+test('a greeting is uploaded the OVH way: POST /me/document, PUT to putUrl, POST greetings { dir, documentId }', async () => {
+  const line = freshLine();
+  await store.lines.create({ number: line, pin: PIN, routing: 'voicemail' });
+  const issued = await fetch(`${apiBase}/1.0/auth/operator/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${OPERATOR_TOKEN}` }, body: JSON.stringify({ applicationKey: APP.key, line }) });
+  const api = client(((await issued.json()) as { consumerKey: string }).consumerKey);
+  const base = `/telephony/ovh-TEST-1/voicemail/00${line.slice(1)}`;
+  const mp3 = (await transcodeStoredWav(toneWav(2), 'mp3')).data;
+
+  const created = (await api.requestPromised('POST', '/me/document', { name: 'accueil.mp3', tags: [{ key: 'use', value: 'greeting' }] })) as Record<string, unknown>;
+  expect(created).toMatchObject({ name: 'accueil.mp3', size: null, tags: [{ key: 'use', value: 'greeting' }], validationDate: null });
+  expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
+  expect(created.putUrl).toMatch(/^https:\/\/localhost(:\d+)?\/1\.0\/documents\//);
+  expect(Object.keys(created).sort()).toEqual(['creationDate', 'expirationDate', 'getUrl', 'id', 'name', 'putUrl', 'size', 'tags', 'validationDate']);
+  // Not uploaded yet: the greeting call says so.
+  await expect(api.requestPromised('POST', `${base}/greetings`, { dir: 'unavail', documentId: created.id })).rejects.toMatchObject({ error: 400 });
+
+  expect(await httpsPut(String(created.putUrl), mp3, 'audio/mpeg')).toBe(200);
+  expect(await api.requestPromised('GET', `/me/document/${String(created.id)}`)).toMatchObject({ id: created.id, size: mp3.length });
+  expect(await api.requestPromised('POST', `${base}/greetings`, { dir: 'unavail', documentId: created.id })).toBe(1);
+
+  // Stored as the /api/v1 upload stores it (8 kHz mono WAV, duration measured): what the dial-in plays.
+  const stored = await store.greetings.get(line, 'unavail');
+  expect(Math.abs(stored!.durationMs - 2000)).toBeLessThan(100);
+  const decoded = await decodeAudio(stored!.wav);
+  expect({ rate: decoded.sampleRate, channels: decoded.channels }).toEqual({ rate: 8000, channels: 1 });
+  expect(await api.requestPromised('GET', `${base}/greetings`)).toEqual([1]);
+  expect(await api.requestPromised('GET', `${base}/greetings/1`)).toEqual({ id: 1, dir: 'unavail', callee: line });
+  // A document serves once.
+  await expect(api.requestPromised('POST', `${base}/greetings`, { dir: 'busy', documentId: created.id })).rejects.toMatchObject({ error: 404 });
+
+  // Bytes that are no audio are refused by the same checks as /api/v1, and nothing is stored.
+  const junk = (await api.requestPromised('POST', '/me/document', { name: 'notes.txt' })) as { id: string; putUrl: string };
+  expect(await httpsPut(junk.putUrl, Buffer.from('this is not a sound file at all'), 'application/octet-stream')).toBe(200);
+  await expect(api.requestPromised('POST', `${base}/greetings`, { dir: 'busy', documentId: junk.id })).rejects.toMatchObject({ error: 400 });
+  expect(await store.greetings.get(line, 'busy')).toBeUndefined();
+  // OVH's body fields are checked: an unknown dir is refused.
+  await expect(api.requestPromised('POST', `${base}/greetings`, { dir: 'name', documentId: junk.id })).rejects.toMatchObject({ error: 400 });
+  // An unknown upload link is refused.
+  expect(await httpsPut(`https://localhost:${port}/1.0/documents/aaaaaaaaaaaaaaaaaaaaaaaa`, mp3, 'audio/mpeg')).toBe(404);
+}, 60_000);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import type { OvhConsumerKeyRepository } from '../../../store/index.js';
 import { ApiError } from '../../errors.js';
 
 /**
@@ -10,8 +11,9 @@ import { ApiError } from '../../errors.js';
  *
  * Storage: the application secret must be known in clear to recompute the signature (it is a hash of it, not
  * of something derived), so it stays in the configuration (`api.ovhApplications`) like any server secret.
- * Consumer keys are random 32-character tokens kept only as their SHA-256, so a dump of the registry does not
- * give them away; they are revocable (DELETE /auth/currentCredential) and expire.
+ * Consumer keys are random 32-character tokens kept only as their SHA-256 in the store (table ovh_consumer_keys),
+ * so a restart keeps them and a dump does not give them away; they expire and are revocable (POST /auth/logout,
+ * `repondeur ovh revoke`, or deleting the line).
  */
 
 /** Largest distance between the client's X-Ovh-Timestamp (corrected by its /auth/time drift) and ours. */
@@ -24,15 +26,6 @@ export interface OvhApplication {
   key: string;
   secret: string;
   name?: string;
-}
-
-interface ConsumerKeyRecord {
-  applicationKey: string;
-  /** Token of the validation URL (also hashed). */
-  validationTokenHash: string;
-  state: 'pendingValidation' | 'validated';
-  line: string | null;
-  expiresAt: number;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -51,11 +44,13 @@ export interface OvhPrincipal {
 
 export class OvhCredentialRegistry {
   readonly #applications: ReadonlyMap<string, OvhApplication>;
-  readonly #byConsumerHash = new Map<string, ConsumerKeyRecord>();
+  readonly #keys: OvhConsumerKeyRepository;
   readonly #clock: () => number;
 
-  constructor(applications: readonly OvhApplication[], clock: () => number) {
+  /** `keys` is the store's table of consumer key hashes: a restart keeps the keys, every node sees the same. */
+  constructor(applications: readonly OvhApplication[], keys: OvhConsumerKeyRepository, clock: () => number) {
     this.#applications = new Map(applications.map((a) => [a.key, a]));
+    this.#keys = keys;
     this.#clock = clock;
   }
 
@@ -66,47 +61,41 @@ export class OvhCredentialRegistry {
   }
 
   /** POST /auth/credential: a new consumer key, pending until the subscriber validates it. */
-  request(applicationKey: string): { consumerKey: string; validationToken: string } {
+  async request(applicationKey: string): Promise<{ consumerKey: string; validationToken: string }> {
     this.application(applicationKey);
     const consumerKey = randomBytes(24).toString('base64url').slice(0, 32);
     const validationToken = randomBytes(24).toString('base64url');
-    this.#byConsumerHash.set(sha256(consumerKey), {
-      applicationKey,
+    await this.#keys.insertPending({
+      keyHash: sha256(consumerKey),
       validationTokenHash: sha256(validationToken),
-      state: 'pendingValidation',
-      line: null,
+      applicationKey,
       expiresAt: this.#clock() + PENDING_TTL_MS,
     });
     return { consumerKey, validationToken };
   }
 
   /** The subscriber of `line`, logged in, validates the consumer key behind `validationToken`. */
-  validate(validationToken: string, line: string): void {
-    const hash = sha256(validationToken);
-    for (const record of this.#byConsumerHash.values()) {
-      if (record.state === 'pendingValidation' && sameText(record.validationTokenHash, hash) && record.expiresAt > this.#clock()) {
-        record.state = 'validated';
-        record.line = line;
-        record.expiresAt = this.#clock() + VALIDATED_TTL_MS;
-        return;
-      }
+  async validate(validationToken: string, line: string): Promise<void> {
+    // Looked up by its hash: an index lookup on a value the caller cannot steer towards a timing leak of the token.
+    if (!(await this.#keys.validate(sha256(validationToken), line, this.#clock() + VALIDATED_TTL_MS))) {
+      throw new ApiError(404, 'no pending credential for this validation token', {}, { code: 'ovh_unknown_credential' });
     }
-    throw new ApiError(404, 'no pending credential for this validation token', {}, { code: 'ovh_unknown_credential' });
   }
 
   /** An operator-issued consumer key, already validated for `line` (`repondeur ovh credential`). */
-  issue(applicationKey: string, line: string): string {
-    const { consumerKey, validationToken } = this.request(applicationKey);
-    this.validate(validationToken, line);
+  async issue(applicationKey: string, line: string): Promise<string> {
+    const { consumerKey, validationToken } = await this.request(applicationKey);
+    await this.validate(validationToken, line);
     return consumerKey;
   }
 
-  revoke(consumerKey: string): void {
-    this.#byConsumerHash.delete(sha256(consumerKey));
+  /** Forgets a consumer key; false when it was unknown. */
+  revoke(consumerKey: string): Promise<boolean> {
+    return this.#keys.revoke(sha256(consumerKey));
   }
 
   /** Checks the four X-Ovh-* headers of a request against the URL, body and our clock. */
-  verify(request: FastifyRequest, rawBody: string): OvhPrincipal {
+  async verify(request: FastifyRequest, rawBody: string): Promise<OvhPrincipal> {
     const header = (name: string) => {
       const v = request.headers[name];
       return typeof v === 'string' ? v : undefined;
@@ -118,8 +107,8 @@ export class OvhCredentialRegistry {
     if (consumerKey === undefined || timestamp === undefined || signature === undefined) {
       throw new ApiError(401, 'You must login first', {}, { code: 'ovh_not_authenticated' });
     }
-    const record = this.#byConsumerHash.get(sha256(consumerKey));
-    if (record === undefined || record.expiresAt <= this.#clock() || record.applicationKey !== app.key) {
+    const record = await this.#keys.find(sha256(consumerKey));
+    if (record === undefined || record.applicationKey !== app.key) {
       throw new ApiError(403, 'Invalid credential', {}, { code: 'ovh_invalid_credential' });
     }
     if (record.state !== 'validated' || record.line === null) {

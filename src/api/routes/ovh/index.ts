@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AudioFormatSchema, FolderSchema, NotFoundError, type AudioFormat, type Message } from '../../../store/index.js';
-import { downloadHeaders, transcodeStoredWav } from '../../audio.js';
+import { downloadHeaders, greetingFromUpload, transcodeStoredWav } from '../../audio.js';
 import { iso, parsed, type ApiContext } from '../../context.js';
 import { ApiError } from '../../errors.js';
 import { newFileToken, OvhCredentialRegistry, type OvhPrincipal } from './credentials.js';
+import { registerOvhDocumentRoutes } from './documents.js';
+import { registerOvhLineRoutes } from './line.js';
 
 /** Where the OVH-compatible API is mounted: the official clients' default base path. */
 export const OVH_PREFIX = '/1.0';
@@ -36,8 +38,15 @@ function ovhMessage(m: Message) {
  * methods, field names and response shapes, and OVH's request signatures (see credentials.ts). `serviceName`
  * is the line (0033912345678, 33912345678 or +33912345678); `billingAccount` is accepted as is.
  */
-export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registry = new OvhCredentialRegistry(ctx.config.api.ovhApplications, ctx.clock)): OvhCredentialRegistry {
+export interface OvhRouteOptions {
+  registry?: OvhCredentialRegistry;
+  /** Largest document (greeting) upload, as for /api/v1 uploads. */
+  maxUploadBytes?: number;
+}
+
+export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, options: OvhRouteOptions = {}): OvhCredentialRegistry {
   const { store } = ctx;
+  const registry = options.registry ?? new OvhCredentialRegistry(ctx.config.api.ovhApplications, store.ovhConsumerKeys, ctx.clock);
   const files = new Map<string, { line: string; id: string; greeting?: 'busy' | 'greet' | 'temp' | 'unavail'; format: AudioFormat; expiresAt: number }>();
   const Service = z.object({ billingAccount: z.string().max(64), serviceName: ctx.lineParam });
   const MessageParams = Service.extend({ id: z.coerce.number().int().nonnegative() });
@@ -58,15 +67,15 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
   });
 
   /** Verifies the signature and that the consumer key was validated for this very line. */
-  function signedFor(request: FastifyRequest): string {
-    const principal = registry.verify(request, request.ovhRawBody ?? '');
+  async function signedFor(request: FastifyRequest): Promise<string> {
+    const principal = await registry.verify(request, request.ovhRawBody ?? '');
     const { serviceName } = parsed(Service, request.params);
     if (serviceName !== principal.line) throw new ApiError(403, 'This call has not been granted', {}, { code: 'ovh_not_granted' });
     request.ovh = principal;
     return principal.line;
   }
   const signed = async (request: FastifyRequest) => {
-    signedFor(request);
+    await signedFor(request);
   };
 
   async function messageOf(line: string, id: number): Promise<Message> {
@@ -85,7 +94,7 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
   });
   app.post('/auth/credential', { schema: { body: CredentialBody }, config: doc('Request a consumer key (auth.Credential)', '{ validationUrl, consumerKey, state }') }, async (request) => {
     const applicationKey = request.headers['x-ovh-application'];
-    const { consumerKey, validationToken } = registry.request(typeof applicationKey === 'string' ? applicationKey : '');
+    const { consumerKey, validationToken } = await registry.request(typeof applicationKey === 'string' ? applicationKey : '');
     const host = request.headers.host ?? `${ctx.config.api.host}:${ctx.config.api.port}`;
     // OVH clients only speak HTTPS (TLS ends at a reverse proxy in front of us): the web manager is behind the same host.
     return { validationUrl: `https://${host}/?ovhCredential=${encodeURIComponent(validationToken)}`, consumerKey, state: 'pendingValidation' };
@@ -98,7 +107,7 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
     async (request) => {
       const principal = request.principal!;
       if (principal.role !== 'subscriber') throw new ApiError(403, 'only a subscriber validates a credential for the line');
-      registry.validate(parsed(ValidateBody, request.body).token, principal.line);
+      await registry.validate(parsed(ValidateBody, request.body).token, principal.line);
       return { state: 'validated', line: principal.line };
     },
   );
@@ -110,16 +119,20 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
     async (request) => {
       const { applicationKey, line } = parsed(IssueBody, request.body);
       await store.lines.get(line);
-      return { consumerKey: registry.issue(applicationKey, line), state: 'validated' };
+      return { consumerKey: await registry.issue(applicationKey, line), state: 'validated' };
     },
   );
 
   app.post('/auth/logout', { config: doc('Revoke the consumer key of the request') }, async (request) => {
     const ck = request.headers['x-ovh-consumer'];
-    registry.verify(request, request.ovhRawBody ?? '');
-    if (typeof ck === 'string') registry.revoke(ck);
+    await registry.verify(request, request.ovhRawBody ?? '');
+    if (typeof ck === 'string') await registry.revoke(ck);
     return null;
   });
+
+  const verify = (request: FastifyRequest) => registry.verify(request, request.ovhRawBody ?? '');
+  registerOvhLineRoutes(app, ctx, { signed, doc, verify });
+  const documents = registerOvhDocumentRoutes(app, ctx, { verify, doc, maxUploadBytes: options.maxUploadBytes ?? 10 * 1024 * 1024, prefix: OVH_PREFIX });
 
   const base = '/telephony/:billingAccount/voicemail/:serviceName';
   app.get(`${base}/settings`, { schema: { params: Service }, preHandler: signed, config: doc('telephony.VoicemailProperties') }, async (request) => {
@@ -232,6 +245,17 @@ export function registerOvhRoutes(app: FastifyInstance, ctx: ApiContext, registr
     return (await store.greetings.list(request.ovh!.line))
       .filter((g): g is typeof g & { kind: OvhGreetingDir } => g.kind in GREETING_IDS && (dir === undefined || g.kind === dir))
       .map((g) => GREETING_IDS[g.kind]);
+  });
+  // OVH: "Upload a new sound for a specific greeting" from a /me/document, answering a long (the greeting's id).
+  const GreetingBody = z.object({ dir: z.enum(['busy', 'greet', 'temp', 'unavail']), documentId: z.string().uuid() });
+  app.post(`${base}/greetings`, { schema: { params: Service, body: GreetingBody }, preHandler: signed, config: doc('Set a greeting from an uploaded /me/document (same decoding and checks as /api/v1 uploads)', 'long (greeting id)') }, async (request) => {
+    const line = request.ovh!.line;
+    const { dir, documentId } = parsed(GreetingBody, request.body);
+    const document = documents.take(documentId, line);
+    const greeting = await greetingFromUpload(document.bytes, { filename: document.name });
+    await store.greetings.put(line, dir, greeting);
+    ctx.logger.info({ line, kind: dir, durationMs: greeting.durationMs }, 'greeting uploaded (OVH API)');
+    return GREETING_IDS[dir];
   });
   app.get(`${base}/greetings/:id`, { schema: { params: MessageParams }, preHandler: signed, config: doc('telephony.VoicemailGreetings') }, async (request) => {
     const line = request.ovh!.line;
