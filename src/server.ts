@@ -27,6 +27,9 @@ export interface RunningServer {
   readonly router: CallRouter;
   readonly sipPort: number;
   readonly apiPort: number | undefined;
+  /** Refuses new calls (503) and waits for calls in progress, at most `shutdown.drainSeconds`; true if all ended. */
+  drain(): Promise<boolean>;
+  /** Drains, then stops everything. */
   close(): Promise<void>;
 }
 
@@ -81,7 +84,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let api: FastifyInstance | undefined;
   let apiPort: number | undefined;
   if (config.api.enabled) {
-    api = await createApiServer({ store, config, logger });
+    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining } });
     await api.listen({ host: config.api.host, port: config.api.port });
     const addr = api.server.address();
     apiPort = typeof addr === 'object' && addr ? addr.port : config.api.port;
@@ -91,6 +94,17 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     { sip: `${config.sip.host}:${transport.port}`, transports: config.sip.transports, api: apiPort ? `http://${config.api.host}:${apiPort}/` : null, mail: worker.transportDescription },
     'repondeur listening',
   );
+  let drained: Promise<boolean> | undefined;
+  const drain = (): Promise<boolean> =>
+    (drained ??= (async () => {
+      const retryAfter = Math.max(1, Math.ceil(config.shutdown.drainSeconds));
+      sip.drain(retryAfter);
+      logger.info({ activeCalls: router.activeCalls, drainSeconds: config.shutdown.drainSeconds }, 'draining: new calls get 503, waiting for calls in progress');
+      const idle = await router.whenIdle(config.shutdown.drainSeconds * 1000);
+      if (idle) logger.info('drained: no call in progress');
+      else logger.warn({ activeCalls: router.activeCalls }, 'drain time-out: ending the remaining calls');
+      return idle;
+    })());
   return {
     config,
     logger,
@@ -99,7 +113,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     router,
     sipPort: transport.port,
     apiPort,
+    drain,
     async close() {
+      await drain();
       await sip.shutdown();
       await transport.stop();
       await api?.close();

@@ -13,6 +13,7 @@ import { registerGreetingRoutes } from './routes/greetings.js';
 import { registerLineRoutes } from './routes/lines.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
+import { registerHealthRoutes, type ReadinessSource } from './routes/health.js';
 import { registerVoicemailRoutes } from './routes/voicemail.js';
 import { lineParamSchema, zodValidatorCompiler } from './validation.js';
 import { registerWebAssets } from './web-assets.js';
@@ -29,6 +30,8 @@ export interface ApiServerOptions {
   clock?: () => number;
   /** Greeting upload limit in bytes (default 20 MiB). */
   maxUploadBytes?: number;
+  /** What `/readyz` reports beside the store (SIP bound, draining); absent: only the store is checked. */
+  readiness?: ReadinessSource;
 }
 
 const OptionsSchema = z.object({
@@ -39,6 +42,7 @@ const OptionsSchema = z.object({
   }),
   clock: z.custom<() => number>((v) => typeof v === 'function', { error: 'clock must be a function' }).optional(),
   maxUploadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+  readiness: z.custom<ReadinessSource>((v) => typeof v === 'object' && v !== null, { error: 'readiness must be { sipBound(), draining() }' }).optional(),
 });
 
 /**
@@ -103,6 +107,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     },
     { prefix: API_PREFIX },
   );
+  registerHealthRoutes(app, store, options.readiness);
   registerWebAssets(app);
   return app;
 }

@@ -67,6 +67,8 @@ export const ConfigSchema = z
         sweepIntervalSeconds: z.number().int().min(1),
       })
       .strict(),
+    /** SIGTERM: refuse new calls (503) and let calls in progress finish for at most drainSeconds. */
+    shutdown: z.object({ drainSeconds: z.number().min(0).max(3600) }).strict(),
   })
   .strict();
 

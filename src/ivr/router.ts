@@ -54,6 +54,7 @@ export class CallRouter {
   /** The address put in our SDP (c=). */
   readonly #mediaAddress: string;
   #active = 0;
+  readonly #idleWaiters = new Set<() => void>();
 
   constructor(deps: CallRouterDeps) {
     this.#deps = deps;
@@ -80,7 +81,23 @@ export class CallRouter {
       if (!invite.answered) invite.reject(500, 'Server Internal Error');
     } finally {
       this.#active--;
+      if (this.#active === 0) for (const wake of this.#idleWaiters) wake();
     }
+  }
+
+  /** Resolves true when no call is in progress, or false after `timeoutMs` (shutdown drain). */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.#active === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (idle: boolean): void => {
+        clearTimeout(timer);
+        this.#idleWaiters.delete(wake);
+        resolve(idle);
+      };
+      const wake = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#idleWaiters.add(wake);
+    });
   }
 
   async #handle(invite: IncomingInvite): Promise<void> {
