@@ -18,6 +18,7 @@ import { recoverSpooledMessages } from './ivr/deposit/deposit-flow.js';
 import { NotificationWorker } from './notify/worker.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { createApiServer } from './api/server.js';
+import { ensureWritableDir } from './ops/storage-dir.js';
 
 export interface RunningServer {
   readonly config: Config;
@@ -51,7 +52,7 @@ async function provisionDemoLine(store: Store, config: Config, logger: Logger): 
 
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.log.level);
-  mkdirSync(config.storage.dir, { recursive: true });
+  await ensureWritableDir(config.storage.dir, 'storage.dir');
   prepareSqlitePath(config.database.url);
   const store = await openStore(config.database.url, { logger });
   await provisionDemoLine(store, config, logger);
