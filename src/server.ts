@@ -19,6 +19,8 @@ import { NotificationWorker } from './notify/worker.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { createApiServer } from './api/server.js';
 import { ensureWritableDir } from './ops/storage-dir.js';
+import { createPrometheusMetrics } from './metrics.js';
+import { readOutboxBacklog } from './ops/outbox-backlog.js';
 
 export interface RunningServer {
   readonly config: Config;
@@ -77,7 +79,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   await transport.start();
   const sip = new SipUserAgent({ transport, logger, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored });
+  const metrics = createPrometheusMetrics({ outbox: () => readOutboxBacklog(store) });
+  const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
 
   worker.start();
@@ -85,7 +88,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let api: FastifyInstance | undefined;
   let apiPort: number | undefined;
   if (config.api.enabled) {
-    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining } });
+    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining }, prometheus: metrics.registry });
     await api.listen({ host: config.api.host, port: config.api.port });
     const addr = api.server.address();
     apiPort = typeof addr === 'object' && addr ? addr.port : config.api.port;

@@ -14,6 +14,8 @@ import { registerLineRoutes } from './routes/lines.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerHealthRoutes, type ReadinessSource } from './routes/health.js';
+import { registerPrometheusRoute } from './routes/prometheus.js';
+import type { Registry } from 'prom-client';
 import { registerVoicemailRoutes } from './routes/voicemail.js';
 import { lineParamSchema, zodValidatorCompiler } from './validation.js';
 import { registerWebAssets } from './web-assets.js';
@@ -32,6 +34,8 @@ export interface ApiServerOptions {
   maxUploadBytes?: number;
   /** What `/readyz` reports beside the store (SIP bound, draining); absent: only the store is checked. */
   readiness?: ReadinessSource;
+  /** The Prometheus registry served at `GET /metrics` (operator); absent: no such route. */
+  prometheus?: Registry;
 }
 
 const OptionsSchema = z.object({
@@ -42,6 +46,7 @@ const OptionsSchema = z.object({
   }),
   clock: z.custom<() => number>((v) => typeof v === 'function', { error: 'clock must be a function' }).optional(),
   maxUploadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+  prometheus: z.custom<Registry>((v) => typeof v === 'object' && v !== null, { error: 'prometheus must be a prom-client Registry' }).optional(),
   readiness: z.custom<ReadinessSource>((v) => typeof v === 'object' && v !== null, { error: 'readiness must be { sipBound(), draining() }' }).optional(),
 });
 
@@ -108,6 +113,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     { prefix: API_PREFIX },
   );
   registerHealthRoutes(app, store, options.readiness);
+  if (options.prometheus) registerPrometheusRoute(app, options.prometheus);
   registerWebAssets(app);
   return app;
 }
