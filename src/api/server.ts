@@ -15,6 +15,7 @@ import { registerMessageRoutes } from './routes/messages.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerHealthRoutes, type ReadinessSource } from './routes/health.js';
 import { registerPrometheusRoute } from './routes/prometheus.js';
+import { registerOutboxRoutes } from './routes/outbox.js';
 import type { Registry } from 'prom-client';
 import { registerVoicemailRoutes } from './routes/voicemail.js';
 import { lineParamSchema, zodValidatorCompiler } from './validation.js';
@@ -99,6 +100,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       registerGreetingRoutes(api, ctx, maxUploadBytes);
       registerMessageRoutes(api, ctx);
       registerMetricsRoutes(api, ctx);
+      registerOutboxRoutes(api, ctx);
       api.get(
         '/openapi.json',
         {

@@ -176,6 +176,18 @@ export class OutboxRepository {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /**
+   * Operator "retry now": failed jobs (one, or all when `id` is undefined) become pending, due at `now`, with a
+   * fresh attempt count. Only failed jobs: a pending one may be in the hands of a sender (its lease), and pending
+   * jobs are woken anyway when the mail relay accepts again. Resolves to the jobs put back.
+   */
+  async retryFailed(now: number, id?: string): Promise<OutboxJob[]> {
+    parseOrThrow(EpochMsSchema, now, 'now');
+    let query = this.#ctx.db.updateTable('outbox').set({ status: 'pending', next_attempt_at: now, attempts: 0 }).where('status', '=', 'failed');
+    if (id !== undefined) query = query.where('id', '=', id);
+    return (await query.returningAll().execute()).map(toJob);
+  }
+
   /** Gives up on the job (permanent SMTP rejection or attempts exhausted). */
   async markFailed(id: string, error: string): Promise<OutboxJob> {
     return this.#set(id, { status: 'failed', last_error: error });

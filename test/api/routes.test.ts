@@ -242,6 +242,7 @@ describe.each(ENGINES)('management API on %s', (engine) => {
         'DELETE /api/v1/lines/{line}/voicemail/directories/{id}', 'POST /api/v1/lines/{line}/voicemail/directories/{id}/move',
         'GET /api/v1/lines/{line}/voicemail/directories/{id}/download', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout',
         'GET /api/v1/auth/session', 'GET /api/v1/openapi.json', 'GET /api/v1/metrics', 'GET /healthz', 'GET /readyz',
+        'GET /api/v1/outbox', 'POST /api/v1/outbox/retry', 'POST /api/v1/outbox/{id}/retry', 'GET /api/v1/retention-log',
         'GET /api/v1/lines/{line}/voicemail/directories/{id}/notifications',
       ];
       expect(documented.sort()).toEqual(expected.sort());
