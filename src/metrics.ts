@@ -61,6 +61,8 @@ export interface CallMetricsSink {
   callFailed(cause: string): void;
   /** A deposit's outcome: stored, discarded-too-short, hangup-before-beep, not-recorded. */
   depositFinished(outcome: string): void;
+  /** How a dial-in authentication ended: login-pin, login-caller-id, refused-too-many-tries, refused-locked. */
+  dialInAuth(outcome: string): void;
 }
 
 export interface PrometheusMetrics {
@@ -73,7 +75,9 @@ export interface PrometheusMetrics {
  * CPU, handles), the call counters, the outbox backlog (read from the store at each scrape) and the prompt pacing
  * lateness.
  */
-export function createPrometheusMetrics(opts: { outbox?: () => Promise<OutboxBacklog> } = {}): PrometheusMetrics {
+export function createPrometheusMetrics(
+  opts: { outbox?: () => Promise<OutboxBacklog>; retentionDeletions?: () => Promise<Record<string, number>> } = {},
+): PrometheusMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'repondeur_process_', eventLoopMonitoringPrecision: 10 });
   const active = new Gauge({ name: 'repondeur_active_calls', help: 'Calls in progress, by kind', labelNames: ['kind'], registers: [registry] });
@@ -85,6 +89,8 @@ export function createPrometheusMetrics(opts: { outbox?: () => Promise<OutboxBac
     setups.inc({ kind }, 0);
   }
   for (const outcome of ['stored', 'discarded-too-short', 'hangup-before-beep', 'not-recorded']) deposits.inc({ outcome }, 0);
+  const dialIn = new Counter({ name: 'repondeur_dialin_auth_total', help: 'Dial-in authentications, by outcome (logins, refusals after failures, lockouts)', labelNames: ['outcome'], registers: [registry] });
+  for (const outcome of ['login-pin', 'login-caller-id', 'refused-too-many-tries', 'refused-locked']) dialIn.inc({ outcome }, 0);
   new Gauge({
     name: 'repondeur_prompt_frames_late_max_ms',
     help: 'Largest send lateness of a prompt frame since start, in ms',
@@ -93,6 +99,19 @@ export function createPrometheusMetrics(opts: { outbox?: () => Promise<OutboxBac
       this.set(sharedPacingScheduler.stats.snapshot().maxLatenessMs);
     },
   });
+  if (opts.retentionDeletions) {
+    const read = opts.retentionDeletions;
+    new Counter({
+      name: 'repondeur_retention_deletions_total',
+      help: 'Messages deleted automatically, by reason (from the retention log)',
+      labelNames: ['reason'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(await read())) this.inc({ reason }, n);
+      },
+    });
+  }
   if (opts.outbox) {
     const read = opts.outbox;
     const oldest = new Gauge({ name: 'repondeur_outbox_oldest_pending_age_seconds', help: 'Age of the oldest pending notification (0: none)', registers: [registry] });
@@ -119,6 +138,7 @@ export function createPrometheusMetrics(opts: { outbox?: () => Promise<OutboxBac
       callEnded: (kind) => active.dec({ kind }),
       callFailed: (cause) => failures.inc({ cause }),
       depositFinished: (outcome) => deposits.inc({ outcome }),
+      dialInAuth: (outcome) => dialIn.inc({ outcome }),
     },
   };
 }

@@ -20,7 +20,7 @@ import { RetentionSweeper } from './retention/sweeper.js';
 import { createApiServer } from './api/server.js';
 import { ensureWritableDir } from './ops/storage-dir.js';
 import { createPrometheusMetrics } from './metrics.js';
-import { readOutboxBacklog } from './ops/outbox-backlog.js';
+import { readOutboxBacklog, readRetentionDeletions } from './ops/outbox-backlog.js';
 
 export interface RunningServer {
   readonly config: Config;
@@ -79,7 +79,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   await transport.start();
   const sip = new SipUserAgent({ transport, logger, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const metrics = createPrometheusMetrics({ outbox: () => readOutboxBacklog(store) });
+  const metrics = createPrometheusMetrics({ outbox: () => readOutboxBacklog(store), retentionDeletions: () => readRetentionDeletions(store) });
   const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
 

@@ -199,6 +199,7 @@ export class CallRouter {
         logger: log,
         ...(caller.number ? { caller: caller.number } : {}),
         remote: invite.source.address,
+        ...(this.#deps.metrics ? { onAuthOutcome: this.#deps.metrics.dialInAuth } : {}),
       });
     } else {
       const deposit = await runDepositFlow({

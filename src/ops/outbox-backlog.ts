@@ -15,3 +15,13 @@ export async function readOutboxBacklog(store: Store): Promise<OutboxBacklog> {
   }
   return backlog;
 }
+
+/** Messages deleted by retention since the log began, by reason: one grouped query. */
+export async function readRetentionDeletions(store: Store): Promise<Record<string, number>> {
+  const rows = await store.db
+    .selectFrom('retention_log')
+    .select((eb) => ['reason', eb.fn.countAll<string>().as('n')])
+    .groupBy('reason')
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.reason, Number(r.n)]));
+}

@@ -78,7 +78,7 @@ test('the strict parser refuses malformed expositions', () => {
   expect(() => parsePrometheus('# TYPE x counter\nx one\n')).toThrow(/bad value/);
 });
 
-test('series parse and move under a deposit and a refused call', async () => {
+test('series parse and move under a deposit, a refused call and a dial-in login', async () => {
   const before = await scrape();
   expect(before.types.get('repondeur_call_setups_total')).toBe('counter');
   expect(before.types.get('repondeur_active_calls')).toBe('gauge');
@@ -102,9 +102,22 @@ test('series parse and move under a deposit and a refused call', async () => {
   if (refused.code !== 0) throw new Error(describeSipp(refused));
   expect(refused.logs).toContain('final=404');
 
+  // A dial-in login to the demo mailbox (PIN 1234) by RFC 4733 digits.
+  const login = await runSipp({
+    scenario: 'dialin-login-rfc4733.xml',
+    target: `127.0.0.1:${proc.sipPort}`,
+    service: '0033979947994',
+    extra: ['-key', 'caller', '0611223344'],
+    timeoutMs: 90000,
+  });
+  if (login.code !== 0) throw new Error(describeSipp(login));
+  await proc.waitForLog((l) => l.msg === 'dial-in: PIN accepted');
+
   const after = await scrape();
+  expect(at(after.samples, 'repondeur_dialin_auth_total{outcome="login-pin"}')).toBe(at(before.samples, 'repondeur_dialin_auth_total{outcome="login-pin"}') + 1);
+  expect(at(after.samples, 'repondeur_call_setups_total{kind="dialin"}')).toBe(at(before.samples, 'repondeur_call_setups_total{kind="dialin"}') + 1);
   expect(at(after.samples, 'repondeur_call_setups_total{kind="deposit"}')).toBe(at(before.samples, 'repondeur_call_setups_total{kind="deposit"}') + 1);
   expect(at(after.samples, 'repondeur_deposits_total{outcome="stored"}')).toBe(at(before.samples, 'repondeur_deposits_total{outcome="stored"}') + 1);
   expect(at(after.samples, 'repondeur_call_failures_total{cause="not_found"}')).toBe(at(before.samples, 'repondeur_call_failures_total{cause="not_found"}') + 1);
   expect(at(after.samples, 'repondeur_active_calls{kind="deposit"}')).toBe(0);
-}, 90000);
+}, 150000);
