@@ -30,7 +30,9 @@ export async function main(argv: string[]): Promise<void> {
     }
     case 'line':
     case 'messages':
-    case 'auth': {
+    case 'auth':
+    case 'outbox':
+    case 'retention': {
       const code = await runOperatorCommand(argv, loadConfig());
       process.exitCode = code;
       return;

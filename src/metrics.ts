@@ -4,6 +4,7 @@
  * Everything is read on demand; nothing here runs on the packet path.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { sharedPacingScheduler, type PacingStatsSnapshot } from './media/index.js';
 
 export interface EngineMetrics {
@@ -48,4 +49,102 @@ export function collectEngineMetrics(): EngineMetrics {
     memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers },
     cpu: { userMicros: cpu.user, systemMicros: cpu.system },
   };
+}
+
+// ---- Prometheus (GET /metrics, text exposition format) ----------------------------------------------------------
+
+/** The events the call router reports (implemented with prom-client below; the router only sees this interface). */
+export interface CallMetricsSink {
+  callStarted(kind: 'deposit' | 'dialin'): void;
+  callEnded(kind: 'deposit' | 'dialin'): void;
+  /** A call refused or failed before or while being set up, by cause (not_found, fax_redirect, no_rtp_port, sdp, error…). */
+  callFailed(cause: string): void;
+  /** A deposit's outcome: stored, discarded-too-short, hangup-before-beep, not-recorded. */
+  depositFinished(outcome: string): void;
+  /** How a dial-in authentication ended: login-pin, login-caller-id, refused-too-many-tries, refused-locked. */
+  dialInAuth(outcome: string): void;
+}
+
+export interface PrometheusMetrics {
+  readonly registry: Registry;
+  readonly calls: CallMetricsSink;
+}
+
+/**
+ * A registry with the process metrics (prom-client defaults: event-loop delay from monitorEventLoopDelay, memory,
+ * CPU, handles), the call counters, the outbox backlog (read from the store at each scrape) and the prompt pacing
+ * lateness.
+ */
+export function createPrometheusMetrics(
+  opts: { outbox?: () => Promise<OutboxBacklog>; retentionDeletions?: () => Promise<Record<string, number>> } = {},
+): PrometheusMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'repondeur_process_', eventLoopMonitoringPrecision: 10 });
+  const active = new Gauge({ name: 'repondeur_active_calls', help: 'Calls in progress, by kind', labelNames: ['kind'], registers: [registry] });
+  const setups = new Counter({ name: 'repondeur_call_setups_total', help: 'Calls answered, by kind', labelNames: ['kind'], registers: [registry] });
+  const failures = new Counter({ name: 'repondeur_call_failures_total', help: 'Calls refused or failed, by cause', labelNames: ['cause'], registers: [registry] });
+  const deposits = new Counter({ name: 'repondeur_deposits_total', help: 'Deposits finished, by outcome', labelNames: ['outcome'], registers: [registry] });
+  for (const kind of ['deposit', 'dialin']) {
+    active.set({ kind }, 0);
+    setups.inc({ kind }, 0);
+  }
+  for (const outcome of ['stored', 'discarded-too-short', 'hangup-before-beep', 'not-recorded']) deposits.inc({ outcome }, 0);
+  const dialIn = new Counter({ name: 'repondeur_dialin_auth_total', help: 'Dial-in authentications, by outcome (logins, refusals after failures, lockouts)', labelNames: ['outcome'], registers: [registry] });
+  for (const outcome of ['login-pin', 'login-caller-id', 'refused-too-many-tries', 'refused-locked']) dialIn.inc({ outcome }, 0);
+  new Gauge({
+    name: 'repondeur_prompt_frames_late_max_ms',
+    help: 'Largest send lateness of a prompt frame since start, in ms',
+    registers: [registry],
+    collect() {
+      this.set(sharedPacingScheduler.stats.snapshot().maxLatenessMs);
+    },
+  });
+  if (opts.retentionDeletions) {
+    const read = opts.retentionDeletions;
+    new Counter({
+      name: 'repondeur_retention_deletions_total',
+      help: 'Messages deleted automatically, by reason (from the retention log)',
+      labelNames: ['reason'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(await read())) this.inc({ reason }, n);
+      },
+    });
+  }
+  if (opts.outbox) {
+    const read = opts.outbox;
+    const oldest = new Gauge({ name: 'repondeur_outbox_oldest_pending_age_seconds', help: 'Age of the oldest pending notification (0: none)', registers: [registry] });
+    // One store query per scrape feeds both gauges (the outbox gauge is collected before the age gauge is read).
+    new Gauge({
+      name: 'repondeur_outbox_jobs',
+      help: 'Notification jobs in the outbox, by status',
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const backlog = await read();
+        for (const status of ['pending', 'failed', 'sent'] as const) this.set({ status }, backlog.counts[status] ?? 0);
+        oldest.set(backlog.oldestPendingAt === null ? 0 : Math.max(0, (Date.now() - backlog.oldestPendingAt) / 1000));
+      },
+    });
+  }
+  return {
+    registry,
+    calls: {
+      callStarted: (kind) => {
+        active.inc({ kind });
+        setups.inc({ kind });
+      },
+      callEnded: (kind) => active.dec({ kind }),
+      callFailed: (cause) => failures.inc({ cause }),
+      depositFinished: (outcome) => deposits.inc({ outcome }),
+      dialInAuth: (outcome) => dialIn.inc({ outcome }),
+    },
+  };
+}
+
+export interface OutboxBacklog {
+  counts: Partial<Record<'pending' | 'failed' | 'sent', number>>;
+  /** Epoch ms of the oldest pending job's creation, or null. */
+  oldestPendingAt: number | null;
 }

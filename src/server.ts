@@ -20,6 +20,9 @@ import { SpoolOwnership, defaultNodeId } from './ivr/deposit/spool-owner.js';
 import { NotificationWorker } from './notify/worker.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { createApiServer } from './api/server.js';
+import { ensureWritableDir } from './ops/storage-dir.js';
+import { createPrometheusMetrics } from './metrics.js';
+import { readOutboxBacklog, readRetentionDeletions } from './ops/outbox-backlog.js';
 
 export interface RunningServer {
   readonly config: Config;
@@ -31,6 +34,9 @@ export interface RunningServer {
   readonly router: CallRouter;
   readonly sipPort: number;
   readonly apiPort: number | undefined;
+  /** Refuses new calls (503) and waits for calls in progress, at most `shutdown.drainSeconds`; true if all ended. */
+  drain(): Promise<boolean>;
+  /** Drains, then stops everything. */
   close(): Promise<void>;
 }
 
@@ -53,7 +59,7 @@ async function provisionDemoLine(store: Store, config: Config, logger: Logger): 
 
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.log.level);
-  mkdirSync(config.storage.dir, { recursive: true });
+  await ensureWritableDir(config.storage.dir, 'storage.dir');
   prepareSqlitePath(config.database.url);
   const store = await openStore(config.database.url, { logger });
   await provisionDemoLine(store, config, logger);
@@ -84,7 +90,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const admission = new AdmissionControl(config.admission);
   const sip = new SipUserAgent({ transport, logger, admission, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored });
+  const metrics = createPrometheusMetrics({ outbox: () => readOutboxBacklog(store), retentionDeletions: () => readRetentionDeletions(store) });
+  const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
 
   worker.start();
@@ -92,7 +99,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let api: FastifyInstance | undefined;
   let apiPort: number | undefined;
   if (config.api.enabled) {
-    api = await createApiServer({ store, config, logger });
+    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining }, prometheus: metrics.registry });
     await api.listen({ host: config.api.host, port: config.api.port });
     const addr = api.server.address();
     apiPort = typeof addr === 'object' && addr ? addr.port : config.api.port;
@@ -102,6 +109,17 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     { sip: `${config.sip.host}:${transport.port}`, transports: config.sip.transports, api: apiPort ? `http://${config.api.host}:${apiPort}/` : null, mail: worker.transportDescription },
     'repondeur listening',
   );
+  let drained: Promise<boolean> | undefined;
+  const drain = (): Promise<boolean> =>
+    (drained ??= (async () => {
+      const retryAfter = Math.max(1, Math.ceil(config.shutdown.drainSeconds));
+      sip.drain(retryAfter);
+      logger.info({ activeCalls: router.activeCalls, drainSeconds: config.shutdown.drainSeconds }, 'draining: new calls get 503, waiting for calls in progress');
+      const idle = await router.whenIdle(config.shutdown.drainSeconds * 1000);
+      if (idle) logger.info('drained: no call in progress');
+      else logger.warn({ activeCalls: router.activeCalls }, 'drain time-out: ending the remaining calls');
+      return idle;
+    })());
   return {
     config,
     logger,
@@ -111,7 +129,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     router,
     sipPort: transport.port,
     apiPort,
+    drain,
     async close() {
+      await drain();
       await sip.shutdown();
       await transport.stop();
       await api?.close();

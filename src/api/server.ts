@@ -14,6 +14,10 @@ import { registerLineRoutes } from './routes/lines.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { OVH_PREFIX, registerOvhRoutes } from './routes/ovh/index.js';
+import { registerHealthRoutes, type ReadinessSource } from './routes/health.js';
+import { registerPrometheusRoute } from './routes/prometheus.js';
+import { registerOutboxRoutes } from './routes/outbox.js';
+import type { Registry } from 'prom-client';
 import { registerVoicemailRoutes } from './routes/voicemail.js';
 import { lineParamSchema, zodValidatorCompiler } from './validation.js';
 import { registerWebAssets } from './web-assets.js';
@@ -31,6 +35,10 @@ export interface ApiServerOptions {
   clock?: () => number;
   /** Greeting upload limit in bytes (default 20 MiB). */
   maxUploadBytes?: number;
+  /** What `/readyz` reports beside the store (SIP bound, draining); absent: only the store is checked. */
+  readiness?: ReadinessSource;
+  /** The Prometheus registry served at `GET /metrics` (operator); absent: no such route. */
+  prometheus?: Registry;
 }
 
 const OptionsSchema = z.object({
@@ -41,6 +49,8 @@ const OptionsSchema = z.object({
   }),
   clock: z.custom<() => number>((v) => typeof v === 'function', { error: 'clock must be a function' }).optional(),
   maxUploadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
+  prometheus: z.custom<Registry>((v) => typeof v === 'object' && v !== null, { error: 'prometheus must be a prom-client Registry' }).optional(),
+  readiness: z.custom<ReadinessSource>((v) => typeof v === 'object' && v !== null, { error: 'readiness must be { sipBound(), draining() }' }).optional(),
 });
 
 /**
@@ -95,6 +105,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       registerGreetingRoutes(api, ctx, maxUploadBytes);
       registerMessageRoutes(api, ctx);
       registerMetricsRoutes(api, ctx);
+      registerOutboxRoutes(api, ctx);
       api.get(
         '/openapi.json',
         {
@@ -109,6 +120,8 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     { prefix: API_PREFIX },
   );
   await app.register(async (ovh) => void registerOvhRoutes(ovh, ctx, { maxUploadBytes }), { prefix: OVH_PREFIX });
+  registerHealthRoutes(app, store, options.readiness);
+  if (options.prometheus) registerPrometheusRoute(app, options.prometheus);
   registerWebAssets(app);
   return app;
 }

@@ -32,6 +32,9 @@ export const OPERATOR_USAGE = `usage:
   repondeur auth failures [--line <number>] [--json]
   repondeur ovh credential --line <number> [--app <applicationKey>] [--json]
   repondeur ovh revoke <consumerKey>
+  repondeur outbox list [--status pending|failed|sent] [--line <number>] [--json]
+  repondeur outbox retry <job id> | --all          (failed notifications only)
+  repondeur retention log [--line <number>] [--json]
 `;
 
 /** Where the command writes: stdout (text or audio bytes) and stderr. Defaults to the process's. */
@@ -56,6 +59,8 @@ const OPTIONS = {
   format: { type: 'string' },
   out: { type: 'string' },
   app: { type: 'string' },
+  status: { type: 'string' },
+  all: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -262,5 +267,39 @@ const COMMANDS: Record<string, (inv: Invocation) => Promise<void>> = {
     const registry = new OvhCredentialRegistry(inv.config.api.ovhApplications, inv.store.ovhConsumerKeys, Date.now);
     if (!(await registry.revoke(consumerKey))) throw new StoreError('no such consumer key (already revoked or expired?)');
     inv.io.out('consumer key revoked\n');
+  },
+
+  async 'outbox list'(inv) {
+    expectPositionals(inv, 0);
+    const status = oneOf(inv.values.status, ['pending', 'failed', 'sent'] as const, '--status');
+    const line = inv.values.line === undefined ? undefined : number(inv.values.line, '--line', inv.config);
+    const jobs = await inv.store.outbox.list({ ...(status ? { status } : {}), ...(line ? { line } : {}) });
+    print(
+      inv,
+      jobs.map((j) => ({ ...j, nextAttemptAt: j.status === 'pending' ? iso(j.nextAttemptAt) : null, sentAt: iso(j.sentAt), createdAt: iso(j.createdAt) })),
+      ['ID', 'LINE', 'RECIPIENT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'],
+      jobs.map((j) => [j.id, j.line, j.recipient, j.status, String(j.attempts), j.status === 'pending' ? iso(j.nextAttemptAt) : '', (j.lastError ?? '').slice(0, 80)]),
+    );
+  },
+
+  async 'outbox retry'(inv) {
+    expectPositionals(inv, 1);
+    const id = inv.positionals[0];
+    if ((id === undefined) === (inv.values.all !== true)) throw new UsageError('give one job id or --all');
+    const retried = await inv.store.outbox.retryFailed(Date.now(), id);
+    if (id !== undefined && retried.length === 0) throw new StoreError(`notification job ${id} does not exist or is not failed (only failed jobs can be retried)`);
+    inv.io.out(`${retried.length} notification(s) due again now\n`);
+  },
+
+  async 'retention log'(inv) {
+    expectPositionals(inv, 0);
+    const line = inv.values.line === undefined ? undefined : number(inv.values.line, '--line', inv.config);
+    const entries = await inv.store.retentionLog.list(line ? { line } : {});
+    print(
+      inv,
+      entries.map((e) => ({ ...e, at: iso(e.at) })),
+      ['AT', 'LINE', 'MESSAGE', 'REASON', 'DETAILS'],
+      entries.map((e) => [iso(e.at), e.line, e.messageId, e.reason, JSON.stringify(e.details)]),
+    );
   },
 };

@@ -86,6 +86,10 @@ export const ConfigSchema = z
         sweepIntervalSeconds: z.number().int().min(1),
       })
       .strict(),
+    /** SIGTERM: refuse new calls (503) and let calls in progress finish for at most drainSeconds. */
+    shutdown: z.object({ drainSeconds: z.number().min(0).max(3600) }).strict(),
+    /** How long a claimed notification is reserved to its sender before another may take it (crash of a sender). */
+    outbox: z.object({ leaseSeconds: z.number().int().min(240, 'must be at least 240 (twice the 2 min send time-out)') }).strict(),
   })
   .strict();
 

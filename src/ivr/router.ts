@@ -3,6 +3,7 @@
  * voicemail-routed line, a redirect for a fax-routed line, or a refusal.
  */
 import type { Logger } from '../log.js';
+import type { CallMetricsSink } from '../metrics.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/index.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
@@ -25,6 +26,8 @@ export interface CallRouterDeps {
   logger: Logger;
   ports: RtpPortAllocator;
   onMessageStored?: (messageId: string) => void;
+  /** Call counters (Prometheus); absent: none kept. */
+  metrics?: CallMetricsSink;
 }
 
 /** The caller's number: P-Asserted-Identity (RFC 3325) first, then From; undefined when withheld. */
@@ -55,6 +58,7 @@ export class CallRouter {
   /** The address put in our SDP (c=). */
   readonly #mediaAddress: string;
   #active = 0;
+  readonly #idleWaiters = new Set<() => void>();
 
   constructor(deps: CallRouterDeps) {
     this.#deps = deps;
@@ -77,11 +81,28 @@ export class CallRouter {
     try {
       await this.#handle(invite);
     } catch (err) {
+      this.#deps.metrics?.callFailed('error');
       invite.logger.error({ err }, 'call failed');
       if (!invite.answered) invite.reject(500, 'Server Internal Error');
     } finally {
       this.#active--;
+      if (this.#active === 0) for (const wake of this.#idleWaiters) wake();
     }
+  }
+
+  /** Resolves true when no call is in progress, or false after `timeoutMs` (shutdown drain). */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.#active === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (idle: boolean): void => {
+        clearTimeout(timer);
+        this.#idleWaiters.delete(wake);
+        resolve(idle);
+      };
+      const wake = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#idleWaiters.add(wake);
+    });
   }
 
   async #handle(invite: IncomingInvite): Promise<void> {
@@ -91,6 +112,7 @@ export class CallRouter {
     if (!target) {
       log.info({ uri: invite.request.uri }, 'no line for this call: 404');
       invite.reject(404, 'Not Found');
+      this.#deps.metrics?.callFailed('not_found');
       return;
     }
     const line = target.kind === 'line' ? await store.lines.get(target.number) : undefined;
@@ -99,9 +121,11 @@ export class CallRouter {
       if (config.voicemail.faxDestination) {
         log.info({ line: line.number, to: config.voicemail.faxDestination }, 'fax-routed line: redirecting');
         invite.redirect([config.voicemail.faxDestination]);
+        this.#deps.metrics?.callFailed('fax_redirect');
       } else {
         log.info({ line: line.number }, 'fax-routed line and no fax destination: 480');
         invite.reject(480, 'Temporarily Unavailable', { Warning: '399 repondeur "line is routed to fax"' });
+        this.#deps.metrics?.callFailed('fax_no_destination');
       }
       return;
     }
@@ -117,6 +141,7 @@ export class CallRouter {
       if (err instanceof PortsExhaustedError) {
         log.warn('no RTP port free: 503');
         invite.reject(503, 'Service Unavailable', { 'Retry-After': '5' });
+        this.#deps.metrics?.callFailed('no_rtp_port');
         return;
       }
       throw err;
@@ -129,48 +154,69 @@ export class CallRouter {
       } catch (err) {
         if (err instanceof SdpNegotiationError) {
           invite.reject(488, 'Not Acceptable Here', { Warning: `${err.warnCode} repondeur "${err.message}"` });
+          this.#deps.metrics?.callFailed('sdp');
           return;
         }
         throw err;
       }
-      const call = new SipCall(dialog, session, log);
-      if (dialog.media) configureSession(session, dialog.media);
-      else {
-        // Late offer (RFC 3261 §13.2.1): our offer went in the 200, the answer comes in the ACK; no media until then.
-        await new Promise<void>((resolve) => {
-          dialog.once('reoffer', () => resolve());
-          dialog.once('terminated', () => resolve());
-        });
-        if (call.ended) return;
+      const kind = target.kind === 'dialin' ? 'dialin' : 'deposit';
+      this.#deps.metrics?.callStarted(kind);
+      try {
+        await this.#run(invite, target, line, dialog, session);
+      } finally {
+        this.#deps.metrics?.callEnded(kind);
       }
-      const caller = callerIdentity(invite, config.voicemail.countryCode);
-      if (target.kind === 'dialin') {
-        await runDialInFlow({
-          call,
-          store,
-          prompts: this.#deps.prompts,
-          config,
-          logger: log,
-          ...(caller.number ? { caller: caller.number } : {}),
-          remote: callerAddress(invite.request, invite.source.address, config.sip.trustedProxies),
-        });
-      } else {
-        await runDepositFlow({
-          call,
-          store,
-          prompts: this.#deps.prompts,
-          config,
-          logger: log,
-          line: line!,
-          ...(caller.number ? { caller: caller.number } : {}),
-          ...(caller.name ? { callerName: caller.name } : {}),
-          busy: target.kind === 'line' && isBusyReason(target.reason),
-          ...(this.#deps.onMessageStored ? { onMessageStored: this.#deps.onMessageStored } : {}),
-        });
-      }
-      if (!call.ended) await call.hangup();
     } finally {
       session.close();
     }
+  }
+
+  async #run(
+    invite: IncomingInvite,
+    target: NonNullable<Awaited<ReturnType<typeof resolveCallTarget>>>,
+    line: Awaited<ReturnType<Store['lines']['get']>> | undefined,
+    dialog: ReturnType<IncomingInvite['accept']>,
+    session: RtpSession,
+  ): Promise<void> {
+    const { store, config } = this.#deps;
+    const log = invite.logger;
+    const call = new SipCall(dialog, session, log);
+    if (dialog.media) configureSession(session, dialog.media);
+    else {
+      // Late offer (RFC 3261 §13.2.1): our offer went in the 200, the answer comes in the ACK; no media until then.
+      await new Promise<void>((resolve) => {
+        dialog.once('reoffer', () => resolve());
+        dialog.once('terminated', () => resolve());
+      });
+      if (call.ended) return;
+    }
+    const caller = callerIdentity(invite, config.voicemail.countryCode);
+    if (target.kind === 'dialin') {
+      await runDialInFlow({
+        call,
+        store,
+        prompts: this.#deps.prompts,
+        config,
+        logger: log,
+        ...(caller.number ? { caller: caller.number } : {}),
+        remote: callerAddress(invite.request, invite.source.address, config.sip.trustedProxies),
+        ...(this.#deps.metrics ? { onAuthOutcome: this.#deps.metrics.dialInAuth } : {}),
+      });
+    } else {
+      const deposit = await runDepositFlow({
+        call,
+        store,
+        prompts: this.#deps.prompts,
+        config,
+        logger: log,
+        line: line!,
+        ...(caller.number ? { caller: caller.number } : {}),
+        ...(caller.name ? { callerName: caller.name } : {}),
+        busy: target.kind === 'line' && isBusyReason(target.reason),
+        ...(this.#deps.onMessageStored ? { onMessageStored: this.#deps.onMessageStored } : {}),
+      });
+      this.#deps.metrics?.depositFinished(deposit.outcome);
+    }
+    if (!call.ended) await call.hangup();
   }
 }

@@ -195,6 +195,14 @@ export class SipCall implements Call {
     }
     const result = await recorder.finish();
     let samples = decodeWav(await readFile(result.path)).samples;
+    if (result.spoolWriteError) {
+      // Disk full (or another write error) on the spool: the recording is not lost, its tail was kept in memory.
+      const whole = new Int16Array(samples.length + result.unwrittenSamples!.length);
+      whole.set(samples);
+      whole.set(result.unwrittenSamples!, samples.length);
+      samples = whole;
+      this.logger.warn({ err: result.spoolWriteError.message, code: (result.spoolWriteError as NodeJS.ErrnoException).code, keptInMemoryMs: (result.unwrittenSamples!.length * 1000) / 8000 }, 'recording: spool write failed; the message is stored from memory (no crash recovery for it)');
+    }
     // The maximum length is a hard limit on what is kept, whatever arrived in a burst before the last check.
     const maxSamples = Math.floor((opts.maxDurationMs * 8000) / 1000);
     if (samples.length > maxSamples) samples = samples.subarray(0, maxSamples);

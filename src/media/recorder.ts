@@ -42,6 +42,12 @@ export interface RecordingResult {
   path: string;
   samples: number;
   durationMs: number;
+  /**
+   * Set when writing the spool failed after it was created (disk full: ENOSPC): the file holds the audio up to
+   * that point and `unwrittenSamples` the rest, kept in memory, so that the whole recording is still available.
+   */
+  spoolWriteError?: Error;
+  unwrittenSamples?: Int16Array;
 }
 
 export interface RecorderStats {
@@ -192,7 +198,11 @@ export class RtpRecorder implements RtpAudioSink {
     if (!this.#finished) {
       this.#drain();
       this.#flushChunk();
-      this.#finished = this.#spool.close().then(() => ({ path: this.path, samples: this.#samples, durationMs: this.durationMs }));
+      this.#finished = this.#spool.close().then(() => {
+        const result: RecordingResult = { path: this.path, samples: this.#samples, durationMs: this.durationMs };
+        const error = this.#spool.writeError;
+        return error ? { ...result, spoolWriteError: error, unwrittenSamples: this.#spool.unwrittenSamples() } : result;
+      });
     }
     return this.#finished;
   }

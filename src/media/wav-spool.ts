@@ -19,6 +19,9 @@ export class WavSpoolWriter {
   #position = WAV_HEADER_BYTES;
   #chain: Promise<void>;
   #error: Error | null = null;
+  /** Open succeeded but a write failed (disk full, I/O error): the batches from then on, kept in memory. */
+  #writeError: Error | null = null;
+  readonly #unwritten: Buffer[] = [];
   #closed: Promise<number> | null = null;
 
   private constructor(path: string, sampleRate: number, fsync: boolean) {
@@ -65,12 +68,36 @@ export class WavSpoolWriter {
     this.#position += chunk.length;
     this.#chain = this.#chain.then(async () => {
       if (this.#error) return;
+      if (this.#writeError) {
+        this.#unwritten.push(chunk);
+        return;
+      }
       try {
-        await this.#fh!.write(chunk, 0, chunk.length, at);
+        const { bytesWritten } = await this.#fh!.write(chunk, 0, chunk.length, at);
+        if (bytesWritten < chunk.length) throw Object.assign(new Error(`short write on ${this.path}`), { code: 'ENOSPC' });
       } catch (err) {
-        this.#error = err as Error;
+        // The file keeps what was written before (its header is patched to that length on close); what could not
+        // be written stays in memory so that the recording is not lost (see unwrittenSamples).
+        this.#writeError = err as Error;
+        this.#unwritten.push(chunk);
       }
     });
+  }
+
+  /** The first write error after a successful open (e.g. ENOSPC), or null. */
+  get writeError(): Error | null {
+    return this.#writeError;
+  }
+
+  /**
+   * The samples that could not be written after {@link writeError}, in order: the audio that follows what the
+   * file holds. Call after close().
+   */
+  unwrittenSamples(): Int16Array {
+    const bytes = Buffer.concat(this.#unwritten);
+    const out = new Int16Array(bytes.length >> 1);
+    for (let i = 0; i < out.length; i++) out[i] = bytes.readInt16LE(i * 2);
+    return out;
   }
 
   /** Waits for queued writes, patches the header sizes, closes the file. Resolves to the data byte count. */
@@ -85,9 +112,15 @@ export class WavSpoolWriter {
     if (fh === null) throw this.#error ?? new Error(`WavSpoolWriter: ${this.path} was never opened`);
     try {
       if (this.#error) throw this.#error;
-      await patchSizes(fh, this.dataBytes, WAV_HEADER_BYTES - 8);
-      if (this.#fsync) await fh.datasync();
-      return this.dataBytes;
+      const written = this.dataBytes - this.#unwritten.reduce((n, b) => n + b.length, 0);
+      try {
+        await patchSizes(fh, written, WAV_HEADER_BYTES - 8);
+        if (this.#fsync) await fh.datasync();
+      } catch (err) {
+        // Patching rewrites bytes already allocated; if even that fails, recovery repairs the sizes from the file.
+        this.#writeError ??= err as Error;
+      }
+      return written;
     } finally {
       await fh.close().catch(() => undefined);
     }

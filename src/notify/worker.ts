@@ -92,6 +92,8 @@ export class NotificationWorker {
   readonly #messageIdHost: string;
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
+  /** Jobs this worker put in back-off after a transient failure, with the retry time it set. */
+  readonly #backedOff = new Map<string, number>();
   #chain: Promise<unknown> = Promise.resolve();
   #active: Promise<unknown> | undefined;
   #again = false;
@@ -119,13 +121,14 @@ export class NotificationWorker {
 
   /** A worker for the server's configuration: SMTP relay from `smtp.url`, else .eml files under `storage.dir`. */
   static fromConfig(
-    config: Pick<Config, 'smtp' | 'storage' | 'voicemail'>,
+    config: Pick<Config, 'smtp' | 'storage' | 'voicemail'> & Partial<Pick<Config, 'outbox'>>,
     store: NotificationStore,
     extra: Omit<NotificationWorkerOptions, 'store' | 'smtp' | 'storageDir'> = {},
   ): NotificationWorker {
     return new NotificationWorker({
       countryCode: config.voicemail.countryCode,
       timeZone: config.voicemail.timeZone,
+      ...(config.outbox ? { leaseMs: config.outbox.leaseSeconds * 1000 } : {}),
       ...extra,
       store,
       smtp: config.smtp,
@@ -202,10 +205,27 @@ export class NotificationWorker {
       }
       const jobs = await this.#o.store.outbox.claimDue(this.#o.clock(), this.#o.batchSize, this.#o.leaseMs);
       if (jobs.length === 0) break;
+      for (const job of jobs) this.#backedOff.delete(job.id);
       const outcomes = await Promise.all(jobs.map((job) => this.#process(job, cache)));
-      sent += outcomes.filter((o) => o === 'sent').length;
+      const sentNow = outcomes.filter((o) => o === 'sent').length;
+      sent += sentNow;
+      // The relay accepts mail again: the jobs waiting out their back-off (up to an hour) are made due now, and the
+      // next round of this run takes them.
+      if (sentNow > 0 && this.#backedOff.size > 0) await this.#wakeBackedOff();
     }
     return sent;
+  }
+
+  async #wakeBackedOff(): Promise<void> {
+    const waiting = [...this.#backedOff];
+    this.#backedOff.clear();
+    const now = this.#o.clock();
+    let woken = 0;
+    for (const [id, nextAt] of waiting) {
+      if (nextAt <= now) continue;
+      if (await this.#o.store.outbox.wakeIfUnchanged(id, nextAt, now)) woken++;
+    }
+    if (woken > 0) this.#o.logger?.info({ woken }, 'mail relay accepts again: jobs in back-off are due now');
   }
 
   async #process(job: OutboxJob, cache: Map<string, Promise<Recording>>): Promise<Outcome> {
@@ -262,7 +282,9 @@ export class NotificationWorker {
     }
     if (isPermanentRejection(err)) return this.#fail(job, error, log);
     const delay = retryDelayMs(job.attempts, this.#o.retry);
-    await this.#o.store.outbox.markRetry(job.id, this.#o.clock() + delay, error);
+    const nextAt = this.#o.clock() + delay;
+    await this.#o.store.outbox.markRetry(job.id, nextAt, error);
+    this.#backedOff.set(job.id, nextAt);
     log?.warn({ error, retryInMs: delay, recipient: job.recipient }, 'notification not sent; will retry');
     return 'retry';
   }

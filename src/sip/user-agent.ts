@@ -61,6 +61,8 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
   readonly #dialogs = new Map<string, SipDialog>();
   readonly #invites = new Map<object, IncomingInvite>();
   readonly #opts: UserAgentOptions;
+  /** Set by drain(): the Retry-After (seconds) of the 503 that new INVITEs and OPTIONS get. */
+  #drainRetryAfter: number | undefined;
 
   constructor(opts: UserAgentOptions) {
     super();
@@ -145,6 +147,12 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
     const toTag = getTag(req.headers.get('To') ?? '');
     if (toTag) return this.#receiveInDialog(req, source, cseq.seq, tx, respond);
 
+    // §21.5.4: 503 "The server is temporarily unable to process the request due to a temporary overloading or
+    // maintenance of the server. ... the server MAY indicate when the client should retry the request in a
+    // Retry-After header field." Proxies probing with OPTIONS take the 503 as "stop routing here".
+    if (this.#drainRetryAfter !== undefined && (req.method === 'INVITE' || req.method === 'OPTIONS')) {
+      return respond(503, 'Service Unavailable', { 'Retry-After': String(this.#drainRetryAfter) });
+    }
     switch (req.method) {
       case 'INVITE':
         return this.#receiveInvite(req, source, cseq.seq, tx as InviteServerTransaction, respond);
@@ -360,6 +368,15 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
 
   forget(dialog: SipDialog): void {
     this.#dialogs.delete(dialog.state.key);
+  }
+
+  /** Shutdown, first step: new INVITEs and out-of-dialog OPTIONS get 503 with Retry-After; dialogs go on. */
+  drain(retryAfterSeconds: number): void {
+    this.#drainRetryAfter = Math.max(0, Math.round(retryAfterSeconds));
+  }
+
+  get draining(): boolean {
+    return this.#drainRetryAfter !== undefined;
   }
 
   /** Ends every dialog with BYE (process shutdown). */

@@ -160,6 +160,34 @@ export class OutboxRepository {
     return this.#set(id, { status: 'pending', next_attempt_at: nextAt, last_error: error });
   }
 
+  /**
+   * Makes a job in back-off due at `now`, only if it is still pending at exactly `expectedNextAt` (the retry time
+   * its worker set): a job claimed since (its lease moved `nextAttemptAt`) or re-scheduled is left alone, so this
+   * never hands a job being sent to a second sender. Resolves to whether the job was woken.
+   */
+  async wakeIfUnchanged(id: string, expectedNextAt: number, now: number): Promise<boolean> {
+    const result = await this.#ctx.db
+      .updateTable('outbox')
+      .set({ next_attempt_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '=', expectedNextAt)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Operator "retry now": failed jobs (one, or all when `id` is undefined) become pending, due at `now`, with a
+   * fresh attempt count. Only failed jobs: a pending one may be in the hands of a sender (its lease), and pending
+   * jobs are woken anyway when the mail relay accepts again. Resolves to the jobs put back.
+   */
+  async retryFailed(now: number, id?: string): Promise<OutboxJob[]> {
+    parseOrThrow(EpochMsSchema, now, 'now');
+    let query = this.#ctx.db.updateTable('outbox').set({ status: 'pending', next_attempt_at: now, attempts: 0 }).where('status', '=', 'failed');
+    if (id !== undefined) query = query.where('id', '=', id);
+    return (await query.returningAll().execute()).map(toJob);
+  }
+
   /** Gives up on the job (permanent SMTP rejection or attempts exhausted). */
   async markFailed(id: string, error: string): Promise<OutboxJob> {
     return this.#set(id, { status: 'failed', last_error: error });

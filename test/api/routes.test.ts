@@ -241,7 +241,8 @@ describe.each(ENGINES)('management API on %s', (engine) => {
         'GET /api/v1/lines/{line}/voicemail/directories', 'GET /api/v1/lines/{line}/voicemail/directories/{id}',
         'DELETE /api/v1/lines/{line}/voicemail/directories/{id}', 'POST /api/v1/lines/{line}/voicemail/directories/{id}/move',
         'GET /api/v1/lines/{line}/voicemail/directories/{id}/download', 'POST /api/v1/auth/login', 'POST /api/v1/auth/logout',
-        'GET /api/v1/auth/session', 'GET /api/v1/openapi.json', 'GET /api/v1/metrics',
+        'GET /api/v1/auth/session', 'GET /api/v1/openapi.json', 'GET /api/v1/metrics', 'GET /healthz', 'GET /readyz',
+        'GET /api/v1/outbox', 'POST /api/v1/outbox/retry', 'POST /api/v1/outbox/{id}/retry', 'GET /api/v1/retention-log',
         'GET /api/v1/lines/{line}/voicemail/directories/{id}/notifications',
         'POST /api/v1/lines/{line}/voicemail/directories/{id}/heard',
         // The OVH-compatible surface (src/api/routes/ovh).

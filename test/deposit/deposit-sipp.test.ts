@@ -23,11 +23,14 @@ const original = readPcap(PCAP);
 const sentAudio = pcapAudio(original);
 
 let greetingWaitMs = 0;
+/** The system greeting alone (no beep, no margin). */
+let greetingMs = 0;
 
 beforeAll(async () => {
   const prompts = await PromptCatalog.load(BUILTIN_PROMPT_DIR);
   const ids = systemPromptIds({ source: 'system' }, { language: 'fr', spokenNumber: '0912345678', busy: false, doNotRecord: false });
   // The greeting, the 300 ms beep, and a margin for the answer and pacing.
+  greetingMs = Math.floor(prompts.durationMs('fr', ids, GREETING_GAP_MS));
   greetingWaitMs = Math.ceil(prompts.durationMs('fr', ids, GREETING_GAP_MS)) + 300 + 1200;
 });
 
@@ -253,6 +256,9 @@ describe('crash recovery', () => {
       expect(prefixOffset(samples, sentAudio)).toBeGreaterThanOrEqual(0);
       expect(messages[0]!.durationMs).toBeGreaterThan(2000);
       expect(messages[0]!.durationMs).toBeLessThan(7000);
+      // Dated at the beep (after the whole greeting), not at the call's arrival.
+      const greeting = first.proc.logs.find((l) => l.msg === 'deposit: greeting');
+      expect(messages[0]!.creationDatetime).toBeGreaterThanOrEqual(Number(greeting!.time) + greetingMs);
     } finally {
       await second.stop();
     }

@@ -151,7 +151,15 @@ export class DepositFlow {
     call.flushDigits();
 
     sidecar.startedAt = this.#now();
+    // The message is dated at the beep: the sidecar on disk (what a crash recovery reads) gets that time too,
+    // rewritten atomically while the recording runs.
+    const sidecarDated = spool.writeSidecar(sidecar).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
     const recording = await this.#record(spool);
+    const dateError = await sidecarDated;
+    if (dateError) this.#log.warn({ err: dateError.message }, 'deposit: cannot re-date the spool sidecar (a crash recovery would date the message at call arrival)');
     return this.#finish(spool, sidecar, recording);
   }
 

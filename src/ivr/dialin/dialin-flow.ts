@@ -23,6 +23,8 @@ export interface DialInContext {
   /** Source IP of the call, kept with each PIN failure for the lockout log. */
   remote?: string;
   now?: () => number;
+  /** How authentication ended (metrics): login by PIN or caller ID, or refusal after too many tries / locked. */
+  onAuthOutcome?: (outcome: 'login-pin' | 'login-caller-id' | 'refused-too-many-tries' | 'refused-locked') => void;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function runDialInFlow(ctx: DialInContext): Promise<void> {
       ...(ctx.caller !== undefined ? { caller: ctx.caller } : {}),
       ...(ctx.remote !== undefined ? { remote: ctx.remote } : {}),
     }).authenticate();
+    ctx.onAuthOutcome?.(auth.kind === 'authenticated' ? (auth.by === 'pin' ? 'login-pin' : 'login-caller-id') : auth.reason === 'locked' ? 'refused-locked' : 'refused-too-many-tries');
     if (auth.kind === 'authenticated') {
       // The mailbox's own language from here on; config.prompts.defaultLanguage until it is known.
       voice.language = auth.line.language;

@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ApiError } from '../errors.js';
+import { iso, parsed, type ApiContext } from '../context.js';
+import type { OutboxJob } from '../../store/index.js';
+
+const ListQuery = z.strictObject({
+  status: z.enum(['pending', 'failed', 'sent']).optional(),
+  line: z.string().max(32).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+const JobParams = z.strictObject({ id: z.string().min(1).max(64) });
+const RetentionQuery = z.strictObject({
+  line: z.string().max(32).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(200),
+});
+
+export function jobView(j: OutboxJob) {
+  return {
+    id: j.id,
+    messageId: j.messageId,
+    line: j.line,
+    recipient: j.recipient,
+    type: j.type,
+    format: j.format,
+    status: j.status,
+    attempts: j.attempts,
+    lastError: j.lastError,
+    nextAttemptDatetime: j.status === 'pending' ? iso(j.nextAttemptAt) : null,
+    sentDatetime: j.sentAt === null ? null : iso(j.sentAt),
+  };
+}
+
+const doc = (summary: string, description: string, status = 200) => ({
+  access: 'operator' as const,
+  doc: { summary, tags: ['operations'], success: { status, description } },
+});
+
+/**
+ * Operator views of the background work: every notification job of the outbox (pending and failed ones with
+ * their last error), "retry now" for failed jobs (one or all), and the retention log (automatic deletions).
+ */
+export function registerOutboxRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { store } = ctx;
+  app.get(
+    '/outbox',
+    { schema: { querystring: ListQuery }, config: doc('Notification jobs of every line, by status, with their last error', 'The jobs') },
+    async (request) => {
+      const q = parsed(ListQuery, request.query);
+      return (await store.outbox.list({ ...(q.status ? { status: q.status } : {}), ...(q.line ? { line: q.line } : {}), limit: q.limit })).map(jobView);
+    },
+  );
+  app.post(
+    '/outbox/retry',
+    { config: doc('Retry every failed notification now', 'The jobs put back in the queue') },
+    async () => ({ retried: (await store.outbox.retryFailed(ctx.clock())).map(jobView) }),
+  );
+  app.post(
+    '/outbox/:id/retry',
+    { schema: { params: JobParams }, config: doc('Retry one failed notification now', 'The job put back in the queue') },
+    async (request) => {
+      const { id } = parsed(JobParams, request.params);
+      const [job] = await store.outbox.retryFailed(ctx.clock(), id);
+      if (job) return jobView(job);
+      const existing = await store.outbox.get(id).catch(() => undefined);
+      if (!existing) throw new ApiError(404, `no notification job ${id}`);
+      throw new ApiError(409, `notification job ${id} is ${existing.status}: only failed jobs can be retried (pending ones go out on their own)`);
+    },
+  );
+  app.get(
+    '/retention-log',
+    { schema: { querystring: RetentionQuery }, config: doc('Automatic deletions (retention), newest first', 'The log entries') },
+    async (request) => {
+      const q = parsed(RetentionQuery, request.query);
+      return (await store.retentionLog.list({ ...(q.line ? { line: q.line } : {}), limit: q.limit })).map((e) => ({ ...e, at: iso(e.at) }));
+    },
+  );
+}

@@ -1,0 +1,123 @@
+/**
+ * `GET /metrics` on a real `repondeur serve`: operator bearer token required; the body parses with a strict
+ * Prometheus text-format (0.0.4) parser written here; the call series move under a SIPp deposit and a refused call.
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { systemPromptIds, GREETING_GAP_MS } from '../../src/ivr/deposit/index.js';
+import { BUILTIN_PROMPT_DIR, PromptCatalog } from '../../src/ivr/prompts/catalog.js';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { describeSipp, runSipp, scenarioPath } from '../helpers/sipp.js';
+
+const TOKEN = 'metrics-test-token';
+let proc: ServerProcess;
+let greetingWaitMs = 0;
+
+beforeAll(async () => {
+  const prompts = await PromptCatalog.load(BUILTIN_PROMPT_DIR);
+  const ids = systemPromptIds({ source: 'system' }, { language: 'fr', spokenNumber: '0912345678', busy: false, doNotRecord: false });
+  greetingWaitMs = Math.ceil(prompts.durationMs('fr', ids, GREETING_GAP_MS)) + 300 + 1200;
+  proc = await startServerProcess({ REPONDEUR_API_OPERATOR_TOKEN: TOKEN });
+});
+afterAll(async () => proc?.stop());
+
+type Samples = Map<string, number>;
+
+/** A strict parser of the text exposition format: throws on any line it does not understand. */
+function parsePrometheus(text: string): { samples: Samples; types: Map<string, string> } {
+  const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+  const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"';
+  const sampleRe = new RegExp(`^(${NAME})(\\{(?:${LABEL}(?:,${LABEL})*,?)?\\})? (\\S+)(?: (-?\\d+))?$`);
+  const types = new Map<string, string>();
+  const helps = new Set<string>();
+  const samples: Samples = new Map();
+  if (!text.endsWith('\n')) throw new Error('exposition must end with a newline');
+  for (const [i, line] of text.slice(0, -1).split('\n').entries()) {
+    if (line === '') continue;
+    let m: RegExpExecArray | null;
+    if ((m = new RegExp(`^# HELP (${NAME}) (.*)$`).exec(line))) {
+      if (helps.has(m[1]!)) throw new Error(`line ${i + 1}: second HELP for ${m[1]}`);
+      helps.add(m[1]!);
+    } else if ((m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line))) {
+      if (types.has(m[1]!)) throw new Error(`line ${i + 1}: second TYPE for ${m[1]}`);
+      types.set(m[1]!, m[2]!);
+    } else if (line.startsWith('#')) {
+      throw new Error(`line ${i + 1}: unknown comment ${line}`);
+    } else if ((m = sampleRe.exec(line))) {
+      const [, name, labels = '', value] = m;
+      if (!/^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/.test(value!)) throw new Error(`line ${i + 1}: bad value ${value}`);
+      const family = [...types.keys()].find((f) => name === f || (/^(histogram|summary)$/.test(types.get(f)!) && [`${f}_bucket`, `${f}_sum`, `${f}_count`].includes(name!)));
+      if (!family) throw new Error(`line ${i + 1}: sample ${name} before its TYPE`);
+      const key = `${name}${labels}`;
+      if (samples.has(key)) throw new Error(`line ${i + 1}: duplicate sample ${key}`);
+      samples.set(key, Number(value!.replace(/Inf$/, 'Infinity')));
+    } else {
+      throw new Error(`line ${i + 1}: not exposition format: ${JSON.stringify(line)}`);
+    }
+  }
+  return { samples, types };
+}
+
+async function scrape(): Promise<{ samples: Samples; types: Map<string, string> }> {
+  const res = await fetch(`http://127.0.0.1:${proc.apiPort}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parsePrometheus(await res.text());
+}
+
+test('/metrics needs the operator token', async () => {
+  const res = await fetch(`http://127.0.0.1:${proc.apiPort}/metrics`);
+  expect(res.status).toBe(401);
+  const wrong = await fetch(`http://127.0.0.1:${proc.apiPort}/metrics`, { headers: { authorization: 'Bearer nope' } });
+  expect([401, 403]).toContain(wrong.status);
+});
+
+test('the strict parser refuses malformed expositions', () => {
+  expect(() => parsePrometheus('x 1\n')).toThrow(/before its TYPE/);
+  expect(() => parsePrometheus('# TYPE x counter\nx{a=b} 1\n')).toThrow(/not exposition format/);
+  expect(() => parsePrometheus('# TYPE x counter\nx one\n')).toThrow(/bad value/);
+});
+
+test('series parse and move under a deposit, a refused call and a dial-in login', async () => {
+  const before = await scrape();
+  expect(before.types.get('repondeur_call_setups_total')).toBe('counter');
+  expect(before.types.get('repondeur_active_calls')).toBe('gauge');
+  expect(before.types.get('repondeur_process_nodejs_eventloop_lag_p99_seconds')).toBe('gauge');
+  expect(before.samples.get('repondeur_outbox_jobs{status="pending"}')).toBeDefined();
+  expect(before.samples.get('repondeur_outbox_oldest_pending_age_seconds')).toBeDefined();
+  const at = (s: Samples, key: string): number => s.get(key) ?? 0;
+
+  const declared = /<Global variables="([^"]*)"/.exec(readFileSync(scenarioPath('deposit-pcap-hangup.xml'), 'utf8'))?.[1]?.split(',') ?? [];
+  const values: Record<string, number> = { greeting_ms: greetingWaitMs, audio_ms: 7400 };
+  const deposit = await runSipp({
+    scenario: 'deposit-pcap-hangup.xml',
+    target: `127.0.0.1:${proc.sipPort}`,
+    files: { 'audio.pcap': '/usr/share/sip-tester/g711a.pcap' },
+    timeoutMs: 60000,
+    extra: declared.flatMap((name) => ['-set', name, String(values[name])]),
+  });
+  if (deposit.code !== 0) throw new Error(describeSipp(deposit));
+  await proc.waitForLog((l) => l.msg === 'deposit: message stored');
+  const refused = await runSipp({ scenario: 'deposit-refused.xml', target: `127.0.0.1:${proc.sipPort}`, service: '+33900000999', timeoutMs: 10000 });
+  if (refused.code !== 0) throw new Error(describeSipp(refused));
+  expect(refused.logs).toContain('final=404');
+
+  // A dial-in login to the demo mailbox (PIN 1234) by RFC 4733 digits.
+  const login = await runSipp({
+    scenario: 'dialin-login-rfc4733.xml',
+    target: `127.0.0.1:${proc.sipPort}`,
+    service: '0033979947994',
+    extra: ['-key', 'caller', '0611223344'],
+    timeoutMs: 90000,
+  });
+  if (login.code !== 0) throw new Error(describeSipp(login));
+  await proc.waitForLog((l) => l.msg === 'dial-in: PIN accepted');
+
+  const after = await scrape();
+  expect(at(after.samples, 'repondeur_dialin_auth_total{outcome="login-pin"}')).toBe(at(before.samples, 'repondeur_dialin_auth_total{outcome="login-pin"}') + 1);
+  expect(at(after.samples, 'repondeur_call_setups_total{kind="dialin"}')).toBe(at(before.samples, 'repondeur_call_setups_total{kind="dialin"}') + 1);
+  expect(at(after.samples, 'repondeur_call_setups_total{kind="deposit"}')).toBe(at(before.samples, 'repondeur_call_setups_total{kind="deposit"}') + 1);
+  expect(at(after.samples, 'repondeur_deposits_total{outcome="stored"}')).toBe(at(before.samples, 'repondeur_deposits_total{outcome="stored"}') + 1);
+  expect(at(after.samples, 'repondeur_call_failures_total{cause="not_found"}')).toBe(at(before.samples, 'repondeur_call_failures_total{cause="not_found"}') + 1);
+  expect(at(after.samples, 'repondeur_active_calls{kind="deposit"}')).toBe(0);
+}, 150000);
