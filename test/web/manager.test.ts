@@ -126,6 +126,8 @@ test('a subscriber manages the line from the web manager', async () => {
   await page.getByLabel('Code secret (PIN)').fill(PIN);
   await byTestId('login-submit').click();
   await byTestId('current-line').waitFor();
+  // The line's settings load after the manager opens: wait for the routing to be shown, then read it.
+  await page.locator('[data-testid="routing-status"][data-routing]').waitFor();
   await expect(byTestId('routing-status').getAttribute('data-routing')).resolves.toBe('fax');
 
   // Routing: the confirmation shows the operator's warning before anything changes.

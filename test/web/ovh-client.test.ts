@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
-import { chromium } from 'playwright-core';
+import { launchTestBrowser } from '../helpers/browser.js';
 import pino from 'pino';
 import { transcodeStoredWav } from '../../src/api/audio.js';
 import { createApiServer } from '../../src/api/index.js';
@@ -41,10 +41,9 @@ const client = (consumerKey?: string) => front.client(consumerKey);
 
 /** The subscriber opens validationUrl in Chromium and logs in to the web manager, which validates the consumer key. */
 async function validate(validationUrl: string, line: string): Promise<void> {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await launchTestBrowser({ ignoreHTTPSErrors: true });
   try {
-    const context = await browser.newContext({ ignoreHTTPSErrors: true });
-    const page = await context.newPage();
+    const page = browser.context.pages()[0] ?? (await browser.context.newPage());
     await page.goto(validationUrl);
     await page.waitForSelector('body[data-ready="true"]');
     await page.getByTestId('login-line').fill(line.slice(1));

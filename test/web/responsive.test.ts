@@ -79,7 +79,7 @@ async function open(page: Page, lang: 'fr' | 'en'): Promise<void> {
   // Each test starts logged out (the previous one's session cookie is dropped).
   await context.clearCookies();
   await page.goto(base + '/');
-  await page.evaluate((l) => localStorage.setItem('repondeur.language', l), lang);
+  await page.evaluate((l) => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('repondeur.language', l), lang);
   await page.goto(base + '/');
   await page.waitForSelector('body[data-ready="true"]');
   expect(await page.locator('html').getAttribute('lang')).toBe(lang);
