@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { decodeWav, WavFormatError } from '../media/wav.js';
-import { AUDIO_FORMAT_INFO, AudioFormatError, encodeAudio, type AudioFormat, type EncodedAudio } from '../notify/formats/index.js';
+import { encodeAudioOffThread } from '../notify/formats/encode-pool.js';
+import { AUDIO_FORMAT_INFO, AudioFormatError, type AudioFormat, type EncodedAudio } from '../notify/formats/index.js';
 import { PoolBusyError, WorkerPool, WorkerTaskError } from '../shared/worker-pool.js';
 import { ApiError } from './errors.js';
 import type { GreetingJob, GreetingResult } from './greeting-decode.js';
@@ -61,7 +62,8 @@ function tooLong(durationMs: number): ApiError {
 
 /**
  * A stored message (a WAV of any PCM/G.711 layout) re-encoded as `format`. WAV downloads are always 16-bit
- * PCM, which every browser's <audio> plays (A-law WAV is not).
+ * PCM, which every browser's <audio> plays (A-law WAV is not). mp3/ogg/flac are encoded in a worker thread;
+ * when its queue is full: 503 `busy` with Retry-After.
  */
 export async function transcodeStoredWav(stored: Buffer, format: AudioFormat): Promise<EncodedAudio> {
   let decoded;
@@ -71,7 +73,14 @@ export async function transcodeStoredWav(stored: Buffer, format: AudioFormat): P
     if (err instanceof WavFormatError) throw new Error(`stored message audio is unreadable: ${err.message}`, { cause: err });
     throw err;
   }
-  return encodeAudio(decoded.samples, decoded.sampleRate, format);
+  try {
+    return await encodeAudioOffThread(decoded.samples, decoded.sampleRate, format);
+  } catch (err) {
+    if (err instanceof PoolBusyError) {
+      throw new ApiError(503, 'the server is busy encoding other recordings: try again in a few seconds', { 'retry-after': '2' });
+    }
+    throw err;
+  }
 }
 
 /** Content-Type and Content-Disposition of an audio download. */
