@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { decodeWav, WavFormatError } from '../media/wav.js';
 import { encodeAudioOffThread } from '../notify/formats/encode-pool.js';
 import { AUDIO_FORMAT_INFO, AudioFormatError, type AudioFormat, type EncodedAudio } from '../notify/formats/index.js';
-import { PoolBusyError, WorkerPool, WorkerTaskError } from '../shared/worker-pool.js';
+import { PoolBusyError, WorkerLostError, WorkerPool, WorkerTaskError, WorkerTimeoutError } from '../shared/worker-pool.js';
 import { ApiError } from './errors.js';
 import type { GreetingJob, GreetingResult } from './greeting-decode.js';
 import { announcedDurationMs } from './upload-probe.js';
@@ -15,10 +15,20 @@ const GREETING_WORKERS = 1;
 const GREETING_QUEUE = 2;
 /** Slack on the header's announced duration (encoder padding, rounding) before refusing without decoding. */
 const ANNOUNCED_SLACK_MS = 2_000;
+/** A conversion running longer is abandoned (its worker terminated and replaced) and the upload refused. */
+const GREETING_TIMEOUT_MS = 60_000;
+/** Heap of each greeting worker: a hostile file makes it die (and be replaced), not the process swell. */
+const GREETING_WORKER_HEAP_MB = 256;
 
 let pool: WorkerPool<GreetingJob, GreetingResult> | undefined;
 function greetingPool(): WorkerPool<GreetingJob, GreetingResult> {
-  pool ??= new WorkerPool({ script: join(__dirname, 'greeting-worker.js'), size: GREETING_WORKERS, maxQueue: GREETING_QUEUE });
+  pool ??= new WorkerPool({
+    script: join(__dirname, 'greeting-worker.js'),
+    size: GREETING_WORKERS,
+    maxQueue: GREETING_QUEUE,
+    timeoutMs: GREETING_TIMEOUT_MS,
+    resourceLimits: { maxOldGenerationSizeMb: GREETING_WORKER_HEAP_MB },
+  });
   return pool;
 }
 
@@ -44,16 +54,26 @@ export async function greetingFromUpload(
   if (announced !== undefined && announced > MAX_GREETING_MS + ANNOUNCED_SLACK_MS) throw tooLong(announced);
   let result: GreetingResult;
   try {
-    result = await greetingPool().run({ bytes: file, hint });
+    result = await greetingPool().run({ bytes: file, hint, maxMs: MAX_GREETING_MS + ANNOUNCED_SLACK_MS });
   } catch (err) {
-    if (err instanceof PoolBusyError) {
-      throw new ApiError(503, 'the server is busy converting other greetings: try again in a few seconds', { 'retry-after': '5' });
-    }
-    if (err instanceof WorkerTaskError && err.remoteName === 'AudioFormatError') throw new AudioFormatError(err.message);
-    throw err;
+    throw uploadError(err);
   }
   if (result.durationMs > MAX_GREETING_MS) throw tooLong(result.durationMs);
   return { wav: Buffer.from(result.wav.buffer, result.wav.byteOffset, result.wav.byteLength), durationMs: result.durationMs };
+}
+
+/** What the client is told when the conversion failed: 400 for the file's fault, 503 for ours; never a 500. */
+function uploadError(err: unknown): Error {
+  const busy = (message: string) => new ApiError(503, message, { 'retry-after': '5' });
+  if (err instanceof PoolBusyError) return busy('the server is busy converting other greetings: try again in a few seconds');
+  if (err instanceof WorkerTaskError && err.remoteName === 'AudioFormatError') return new AudioFormatError(err.message);
+  if (err instanceof WorkerTaskError && err.remoteName === 'AudioTooLongError') {
+    return new ApiError(400, `file: the greeting lasts more than ${MAX_GREETING_MS / 1000} s allowed`);
+  }
+  if (err instanceof WorkerTimeoutError) return new ApiError(400, 'file: the audio took too long to decode');
+  if (err instanceof WorkerLostError && err.outOfMemory) return new ApiError(400, 'file: the audio needs too much memory to decode');
+  if (err instanceof WorkerLostError) return busy('the greeting converter failed: try again in a few seconds');
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function tooLong(durationMs: number): ApiError {
