@@ -44,17 +44,22 @@ export async function closeGreetingWorkers(): Promise<void> {
  * greetings are stored in: 8 kHz mono 16-bit PCM WAV. The container header is checked first (a lying WAV size
  * or an announced duration past the limit is refused before decoding); decoding and resampling run in a worker
  * thread, never on the SIP/RTP event loop. AudioFormatError (→ 400) for anything unreadable; 503 when the
- * workers are all busy.
+ * workers are all busy. With `handOver`, the caller gives `file` up: its memory is transferred to the worker,
+ * not copied (when the Buffer spans its whole ArrayBuffer), and `file` is empty afterwards.
  */
 export async function greetingFromUpload(
   file: Buffer,
   hint: { filename?: string; mimeType?: string },
+  options: { handOver?: boolean } = {},
 ): Promise<{ wav: Buffer; durationMs: number }> {
   const announced = announcedDurationMs(file);
   if (announced !== undefined && announced > MAX_GREETING_MS + ANNOUNCED_SLACK_MS) throw tooLong(announced);
   let result: GreetingResult;
   try {
-    result = await greetingPool().run({ bytes: file, hint, maxMs: MAX_GREETING_MS + ANNOUNCED_SLACK_MS });
+    const whole = file.byteOffset === 0 && file.byteLength === file.buffer.byteLength && !(file.buffer instanceof SharedArrayBuffer);
+    const bytes = whole ? new Uint8Array(file.buffer, 0, file.byteLength) : file;
+    const transfer = options.handOver === true && whole ? [file.buffer as ArrayBuffer] : [];
+    result = await greetingPool().run({ bytes, hint, maxMs: MAX_GREETING_MS + ANNOUNCED_SLACK_MS }, transfer);
   } catch (err) {
     throw uploadError(err);
   }
