@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { decodeWav, WavFormatError } from '../media/wav.js';
-import { AUDIO_FORMAT_INFO, AudioFormatError, encodeAudio, type AudioFormat, type EncodedAudio } from '../notify/formats/index.js';
-import { PoolBusyError, WorkerPool, WorkerTaskError } from '../shared/worker-pool.js';
+import { encodeAudioOffThread } from '../notify/formats/encode-pool.js';
+import { AUDIO_FORMAT_INFO, AudioFormatError, type AudioFormat, type EncodedAudio } from '../notify/formats/index.js';
+import { PoolBusyError, WorkerLostError, WorkerPool, WorkerTaskError, WorkerTimeoutError } from '../shared/worker-pool.js';
 import { ApiError } from './errors.js';
 import type { GreetingJob, GreetingResult } from './greeting-decode.js';
 import { announcedDurationMs } from './upload-probe.js';
@@ -14,10 +15,20 @@ const GREETING_WORKERS = 1;
 const GREETING_QUEUE = 2;
 /** Slack on the header's announced duration (encoder padding, rounding) before refusing without decoding. */
 const ANNOUNCED_SLACK_MS = 2_000;
+/** A conversion running longer is abandoned (its worker terminated and replaced) and the upload refused. */
+const GREETING_TIMEOUT_MS = 60_000;
+/** Heap of each greeting worker: a hostile file makes it die (and be replaced), not the process swell. */
+const GREETING_WORKER_HEAP_MB = 256;
 
 let pool: WorkerPool<GreetingJob, GreetingResult> | undefined;
 function greetingPool(): WorkerPool<GreetingJob, GreetingResult> {
-  pool ??= new WorkerPool({ script: join(__dirname, 'greeting-worker.js'), size: GREETING_WORKERS, maxQueue: GREETING_QUEUE });
+  pool ??= new WorkerPool({
+    script: join(__dirname, 'greeting-worker.js'),
+    size: GREETING_WORKERS,
+    maxQueue: GREETING_QUEUE,
+    timeoutMs: GREETING_TIMEOUT_MS,
+    resourceLimits: { maxOldGenerationSizeMb: GREETING_WORKER_HEAP_MB },
+  });
   return pool;
 }
 
@@ -33,26 +44,41 @@ export async function closeGreetingWorkers(): Promise<void> {
  * greetings are stored in: 8 kHz mono 16-bit PCM WAV. The container header is checked first (a lying WAV size
  * or an announced duration past the limit is refused before decoding); decoding and resampling run in a worker
  * thread, never on the SIP/RTP event loop. AudioFormatError (→ 400) for anything unreadable; 503 when the
- * workers are all busy.
+ * workers are all busy. With `handOver`, the caller gives `file` up: its memory is transferred to the worker,
+ * not copied (when the Buffer spans its whole ArrayBuffer), and `file` is empty afterwards.
  */
 export async function greetingFromUpload(
   file: Buffer,
   hint: { filename?: string; mimeType?: string },
+  options: { handOver?: boolean } = {},
 ): Promise<{ wav: Buffer; durationMs: number }> {
   const announced = announcedDurationMs(file);
   if (announced !== undefined && announced > MAX_GREETING_MS + ANNOUNCED_SLACK_MS) throw tooLong(announced);
   let result: GreetingResult;
   try {
-    result = await greetingPool().run({ bytes: file, hint });
+    const whole = file.byteOffset === 0 && file.byteLength === file.buffer.byteLength && !(file.buffer instanceof SharedArrayBuffer);
+    const bytes = whole ? new Uint8Array(file.buffer, 0, file.byteLength) : file;
+    const transfer = options.handOver === true && whole ? [file.buffer as ArrayBuffer] : [];
+    result = await greetingPool().run({ bytes, hint, maxMs: MAX_GREETING_MS + ANNOUNCED_SLACK_MS }, transfer);
   } catch (err) {
-    if (err instanceof PoolBusyError) {
-      throw new ApiError(503, 'the server is busy converting other greetings: try again in a few seconds', { 'retry-after': '5' });
-    }
-    if (err instanceof WorkerTaskError && err.remoteName === 'AudioFormatError') throw new AudioFormatError(err.message);
-    throw err;
+    throw uploadError(err);
   }
   if (result.durationMs > MAX_GREETING_MS) throw tooLong(result.durationMs);
   return { wav: Buffer.from(result.wav.buffer, result.wav.byteOffset, result.wav.byteLength), durationMs: result.durationMs };
+}
+
+/** What the client is told when the conversion failed: 400 for the file's fault, 503 for ours; never a 500. */
+function uploadError(err: unknown): Error {
+  const busy = (message: string) => new ApiError(503, message, { 'retry-after': '5' });
+  if (err instanceof PoolBusyError) return busy('the server is busy converting other greetings: try again in a few seconds');
+  if (err instanceof WorkerTaskError && err.remoteName === 'AudioFormatError') return new AudioFormatError(err.message);
+  if (err instanceof WorkerTaskError && err.remoteName === 'AudioTooLongError') {
+    return new ApiError(400, `file: the greeting lasts more than ${MAX_GREETING_MS / 1000} s allowed`);
+  }
+  if (err instanceof WorkerTimeoutError) return new ApiError(400, 'file: the audio took too long to decode');
+  if (err instanceof WorkerLostError && err.outOfMemory) return new ApiError(400, 'file: the audio needs too much memory to decode');
+  if (err instanceof WorkerLostError) return busy('the greeting converter failed: try again in a few seconds');
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function tooLong(durationMs: number): ApiError {
@@ -61,7 +87,8 @@ function tooLong(durationMs: number): ApiError {
 
 /**
  * A stored message (a WAV of any PCM/G.711 layout) re-encoded as `format`. WAV downloads are always 16-bit
- * PCM, which every browser's <audio> plays (A-law WAV is not).
+ * PCM, which every browser's <audio> plays (A-law WAV is not). mp3/ogg/flac are encoded in a worker thread;
+ * when its queue is full: 503 `busy` with Retry-After.
  */
 export async function transcodeStoredWav(stored: Buffer, format: AudioFormat): Promise<EncodedAudio> {
   let decoded;
@@ -71,7 +98,14 @@ export async function transcodeStoredWav(stored: Buffer, format: AudioFormat): P
     if (err instanceof WavFormatError) throw new Error(`stored message audio is unreadable: ${err.message}`, { cause: err });
     throw err;
   }
-  return encodeAudio(decoded.samples, decoded.sampleRate, format);
+  try {
+    return await encodeAudioOffThread(decoded.samples, decoded.sampleRate, format);
+  } catch (err) {
+    if (err instanceof PoolBusyError) {
+      throw new ApiError(503, 'the server is busy encoding other recordings: try again in a few seconds', { 'retry-after': '2' });
+    }
+    throw err;
+  }
 }
 
 /** Content-Type and Content-Disposition of an audio download. */

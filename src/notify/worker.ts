@@ -7,7 +7,8 @@ import { decodeWav } from '../media/wav.js';
 import { NotFoundError, type OutboxJob, type Repositories, type VoicemailSettings } from '../store/index.js';
 import { retryDelayMs, DEFAULT_RETRY_POLICY } from './backoff.js';
 import { buildNotificationMail, senderFor, type Sender } from './compose.js';
-import { encodeAudio, type AudioFormat, type EncodedAudio } from './formats/index.js';
+import { encodeAudioWhenFree } from './formats/encode-pool.js';
+import type { AudioFormat, EncodedAudio } from './formats/index.js';
 import {
   DEFAULT_SMTP_TIMEOUTS,
   EmlFileTransport,
@@ -317,7 +318,8 @@ export class NotificationWorker {
       throw err;
     }
     const { samples, sampleRate } = decodeWav(wav);
-    return encodeAudio(samples, sampleRate, format);
+    // In a worker thread (mp3/ogg/flac); a full queue is waited out, not failed.
+    return encodeAudioWhenFree(samples, sampleRate, format);
   }
 
   /**

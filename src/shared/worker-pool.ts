@@ -17,12 +17,31 @@ export class WorkerTaskError extends Error {
   }
 }
 
+/** Thrown by {@link WorkerPool.run} when the job outlived `timeoutMs`: its worker was terminated and replaced. */
+export class WorkerTimeoutError extends Error {
+  override readonly name = 'WorkerTimeoutError';
+}
+
+/**
+ * Thrown by {@link WorkerPool.run} when the worker died under the job (crash, `resourceLimits` exceeded: then
+ * `outOfMemory`); the worker is replaced for the next jobs.
+ */
+export class WorkerLostError extends Error {
+  override readonly name = 'WorkerLostError';
+  readonly outOfMemory: boolean;
+  constructor(message: string, options: { cause?: unknown; outOfMemory?: boolean } = {}) {
+    super(message, { cause: options.cause });
+    this.outOfMemory = options.outOfMemory ?? false;
+  }
+}
+
 interface Task {
   id: number;
   input: unknown;
   transfer: ArrayBuffer[];
   resolve(value: unknown): void;
   reject(error: Error): void;
+  timer?: NodeJS.Timeout;
 }
 
 /**
@@ -61,6 +80,8 @@ export class WorkerPool<In, Out> {
   readonly #script: string;
   readonly #size: number;
   readonly #maxQueue: number;
+  readonly #timeoutMs: number | undefined;
+  readonly #resourceLimits: import('node:worker_threads').ResourceLimits | undefined;
   readonly #idle: Worker[] = [];
   readonly #busy = new Map<Worker, Task>();
   readonly #queue: Task[] = [];
@@ -68,9 +89,21 @@ export class WorkerPool<In, Out> {
   #nextId = 1;
   #closed = false;
 
-  /** `script`: absolute path of the compiled `.js` worker; its `.ts` twin is used when it is absent (tests). */
-  constructor(options: { script: string; size: number; maxQueue: number }) {
+  /**
+   * `script`: absolute path of the compiled `.js` worker; its `.ts` twin is used when it is absent (tests).
+   * `timeoutMs`: a job running longer gets its worker terminated (WorkerTimeoutError). `resourceLimits`: heap
+   * caps of each worker, so one job cannot take the process's memory (WorkerLostError, `outOfMemory`).
+   */
+  constructor(options: {
+    script: string;
+    size: number;
+    maxQueue: number;
+    timeoutMs?: number;
+    resourceLimits?: import('node:worker_threads').ResourceLimits;
+  }) {
     this.#script = options.script;
+    this.#timeoutMs = options.timeoutMs;
+    this.#resourceLimits = options.resourceLimits;
     this.#size = Math.max(1, options.size);
     this.#maxQueue = Math.max(0, options.maxQueue);
   }
@@ -107,6 +140,15 @@ export class WorkerPool<In, Out> {
       const task = this.#queue.shift()!;
       this.#busy.set(worker, task);
       worker.ref();
+      if (this.#timeoutMs !== undefined) {
+        task.timer = setTimeout(() => {
+          if (this.#busy.get(worker) !== task) return;
+          this.#busy.delete(worker);
+          task.reject(new WorkerTimeoutError(`the job took longer than ${this.#timeoutMs} ms`));
+          void worker.terminate(); // its 'exit' replaces it
+        }, this.#timeoutMs);
+        task.timer.unref();
+      }
       worker.postMessage({ id: task.id, input: task.input }, task.transfer);
     }
   }
@@ -115,13 +157,14 @@ export class WorkerPool<In, Out> {
     const ts = this.#script.replace(/\.js$/, '.ts');
     const worker =
       existsSync(this.#script) || !existsSync(ts)
-        ? new Worker(this.#script)
-        : new Worker(TS_BOOTSTRAP, { eval: true, workerData: { __script: ts } });
+        ? new Worker(this.#script, { resourceLimits: this.#resourceLimits })
+        : new Worker(TS_BOOTSTRAP, { eval: true, workerData: { __script: ts }, resourceLimits: this.#resourceLimits });
     this.#started++;
     worker.on('message', (message: { id: number; value?: unknown; error?: { name: string; message: string } }) => {
       const task = this.#busy.get(worker);
       if (task === undefined || task.id !== message.id) return;
       this.#busy.delete(worker);
+      clearTimeout(task.timer);
       worker.unref();
       this.#idle.push(worker);
       if (message.error) task.reject(new WorkerTaskError(message.error.name, message.error.message));
@@ -135,7 +178,12 @@ export class WorkerPool<In, Out> {
       if (i >= 0) this.#idle.splice(i, 1);
       if (this.#started > 0) this.#started--;
       worker.removeAllListeners();
-      task?.reject(error);
+      worker.on('error', () => undefined);
+      if (task !== undefined) {
+        clearTimeout(task.timer);
+        const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+        task.reject(new WorkerLostError(`the worker died: ${error.message}`, { cause: error, outOfMemory }));
+      }
       if (!this.#closed) this.#dispatch();
     };
     worker.on('error', lost);

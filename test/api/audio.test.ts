@@ -81,6 +81,18 @@ describe.each(ENGINES)('audio on %s', (engine) => {
     expect(down.bytes.equals(stored!.wav)).toBe(true);
   });
 
+  test('a FLAC whose header gives no length (total samples 0) is refused 400 once decoding passes the limit', async () => {
+    const out = join(dir, 'long.flac');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '660', '-c:a', 'flac', '-y', out]);
+    const flac = readFileSync(out);
+    flac[8 + 13] = flac[8 + 13]! & 0xf0; // STREAMINFO total samples := 0 ("unknown")
+    flac.writeUInt32BE(0, 8 + 14);
+    const r = await call(h.base, 'POST', `${V1}/lines/${enc(line)}/voicemail/greetings/temp`, { ...op, body: upload(flac, 'long.flac') });
+    expect(r.status).toBe(400);
+    expect(r.json.message).toMatch(/more than 600 s/);
+    expect(await h.store.greetings.get(line, 'temp')).toBeUndefined();
+  });
+
   test('unreadable uploads are 400 and store nothing; oversized ones are 413', async () => {
     const kind = 'busy';
     const url = `${V1}/lines/${enc(line)}/voicemail/greetings/${kind}`;

@@ -266,7 +266,14 @@ export const UPLOAD_TARGETS: Array<FuzzTarget<unknown>> = [
     arbitrary: pcm,
     ours: () => false,
     async run(p) {
-      const { wav, durationMs } = await greetingFromUpload(encodeWav(Int16Array.from(p.samples), p.rate), { filename: 'g.wav' });
+      const upload = greetingFromUpload(encodeWav(Int16Array.from(p.samples), p.rate), { filename: 'g.wav' });
+      if (Math.round((p.samples.length * 8000) / p.rate) === 0) {
+        // Nothing left at 8 kHz: an empty greeting is refused (AudioFormatError → 400).
+        const error = await upload.catch((e: unknown) => e);
+        check(error instanceof Error && error.name === 'AudioFormatError', `an empty greeting is refused, got ${String(error)}`);
+        return;
+      }
+      const { wav, durationMs } = await upload;
       const expected = (p.samples.length * 1000) / p.rate;
       check(Math.abs(durationMs - expected) <= 1 + 1000 / 8000, `duration ${durationMs} ms for ${expected} ms`);
       check(wav.length >= 44, 'a WAV comes out');

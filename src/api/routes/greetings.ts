@@ -41,7 +41,8 @@ export function registerGreetingRoutes(app: FastifyInstance, ctx: ApiContext, ma
       await store.lines.get(line);
       if (!request.isMultipart()) throw new ApiError(400, 'the request must be multipart/form-data with a "file" field');
       const { bytes, filename, mimetype } = await readUploadedFile(request, maxUploadBytes);
-      const greeting = await greetingFromUpload(bytes, { filename, mimeType: mimetype });
+      // handOver: the upload's memory moves to the decoding worker instead of being copied on this thread.
+      const greeting = await greetingFromUpload(bytes, { filename, mimeType: mimetype }, { handOver: true });
       const info = await store.greetings.put(line, kind, greeting);
       ctx.logger.info({ line, kind, durationMs: greeting.durationMs }, 'greeting uploaded');
       return reply.code(201).send(greetingView(info));

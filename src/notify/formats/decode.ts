@@ -2,7 +2,7 @@ import { decodeAiff, isAiff } from './aiff.js';
 import { decodeAu, isAu } from './au.js';
 import { readGaplessInfo, parseMpegFrameHeader, skipId3v2 } from './mpeg-audio.js';
 import { demuxOgg, isOgg, oggCodec, parseOpusHead } from './ogg.js';
-import { AudioFormatError, type DecodedAudio } from './types.js';
+import { AudioFormatError, AudioTooLongError, type DecodedAudio } from './types.js';
 import { decodeFlacWasm, decodeMpegWasm, decodeOpusWasm, decodeVorbisWasm, type WasmDecodedAudio } from './wasm-codecs.js';
 import { decodeWav, isWav } from './wav.js';
 
@@ -13,17 +13,23 @@ const FLAC_TRAILER = Buffer.alloc(16);
 /**
  * Decodes an uploaded audio file of any of the six formats, at any rate and channel count. The container is
  * recognised by its magic bytes; `hint` (file name, MIME type) only makes error messages more useful.
- * Throws AudioFormatError for anything unreadable.
+ * Throws AudioFormatError for anything unreadable. With `limit.maxSeconds`, FLAC and MP3 are decoded chunk by
+ * chunk and decoding stops with AudioTooLongError as soon as the limit is passed.
  */
-export async function decodeAudio(data: Buffer, hint?: { filename?: string; mimeType?: string }): Promise<DecodedAudio> {
+export async function decodeAudio(
+  data: Buffer,
+  hint?: { filename?: string; mimeType?: string },
+  limit: { maxSeconds?: number } = {},
+): Promise<DecodedAudio> {
   const what = describe(hint);
   if (!Buffer.isBuffer(data)) throw new AudioFormatError(`${what}: not a Buffer`);
   if (data.length === 0) throw new AudioFormatError(`${what}: empty file`);
   if (data.length > MAX_INPUT_BYTES) throw new AudioFormatError(`${what}: larger than ${MAX_INPUT_BYTES} bytes`);
   let decoded: DecodedAudio;
   try {
-    decoded = await decodeByMagic(data);
+    decoded = await decodeByMagic(data, limit.maxSeconds);
   } catch (error) {
+    if (error instanceof AudioTooLongError) throw error;
     if (error instanceof AudioFormatError) throw new AudioFormatError(`${what}: ${error.message}`);
     // The WASM decoders throw plain errors (or worse) on corrupt streams: name the container we were reading.
     const reason = error instanceof Error ? error.message : String(error);
@@ -45,18 +51,18 @@ function containerName(data: Buffer): string {
   return 'MP3';
 }
 
-async function decodeByMagic(data: Buffer): Promise<DecodedAudio> {
+async function decodeByMagic(data: Buffer, maxSeconds: number | undefined): Promise<DecodedAudio> {
   if (isWav(data)) return decodeWav(data);
   if (isAu(data)) return decodeAu(data);
   if (isAiff(data)) return decodeAiff(data);
   if (data.length >= 4 && data.toString('latin1', 0, 4) === 'fLaC') {
     // codec-parser (inside the FLAC decoder) only emits a frame once MIN_FLAC_FRAME_SIZE (2) bytes follow it, so
     // a short final frame (a CONSTANT block of trailing silence) would be dropped: give it a few bytes of slack.
-    return fromWasm('FLAC', await decodeFlacWasm(Buffer.concat([data, FLAC_TRAILER])));
+    return fromWasm('FLAC', await decodeFlacWasm(Buffer.concat([data, FLAC_TRAILER]), maxSeconds));
   }
   if (isOgg(data)) return decodeOgg(data);
   const frameAt = skipId3v2(data);
-  if (frameAt > 0 || parseMpegFrameHeader(data, 0)) return decodeMp3(data, frameAt);
+  if (frameAt > 0 || parseMpegFrameHeader(data, 0)) return decodeMp3(data, frameAt, maxSeconds);
   throw new AudioFormatError('unrecognised format (expected WAV, AU, AIFF, FLAC, MP3 or Ogg)');
 }
 
@@ -90,10 +96,10 @@ async function decodeOgg(data: Buffer): Promise<DecodedAudio> {
   }
 }
 
-async function decodeMp3(data: Buffer, frameAt: number): Promise<DecodedAudio> {
+async function decodeMp3(data: Buffer, frameAt: number, maxSeconds: number | undefined): Promise<DecodedAudio> {
   if (!parseMpegFrameHeader(data, frameAt)) throw new AudioFormatError('MP3: no MPEG audio frame after the ID3 tag');
   const header = parseMpegFrameHeader(data, frameAt)!;
-  let decoded = fromWasm('MP3', await decodeMpegWasm(data));
+  let decoded = fromWasm('MP3', await decodeMpegWasm(data, maxSeconds));
   if (header.mono && decoded.channels === 2) decoded = firstChannel(decoded);
   const gapless = readGaplessInfo(data, frameAt);
   if (gapless) {

@@ -5,6 +5,7 @@ export {
   AUDIO_FORMAT_INFO,
   AUDIO_FORMATS,
   AudioFormatError,
+  AudioTooLongError,
   isAudioFormat,
   type AudioFormat,
   type DecodedAudio,

@@ -9,6 +9,14 @@ const ZERO_CROSSINGS = 16;
 const CUTOFF = 0.9;
 /** Above this many phases the filter phase is rounded to one of this many (arbitrary, non-rational ratios). */
 const MAX_PHASES = 1024;
+/**
+ * Largest polyphase table built (phases × taps). Every usual rate fits (44.1 kHz → 8 kHz: 80 × 198); an awkward
+ * header rate (153 122 Hz: 1024 × 682, or 4 GHz) would cost seconds and gigabytes: those use the cheap
+ * interpolating resampler instead.
+ */
+const MAX_COEFFICIENTS = 1 << 17;
+/** Filters kept built (LRU): a few rate pairs are in use at any time. */
+const FILTER_CACHE_ENTRIES = 4;
 
 /**
  * Turns decoded audio into 8 kHz mono 16-bit PCM: channels are averaged, then resampled by a windowed-sinc
@@ -48,6 +56,7 @@ export function downmix(samples: Float32Array, channels: number): Float32Array {
 /** Resamples mono floats from `fromRate` to `toRate` (any two positive integer rates). */
 export function resample(input: Float32Array, fromRate: number, toRate: number): Float32Array {
   if (fromRate === toRate) return input;
+  if (resamplerFor(fromRate, toRate) === 'interpolating') return resampleInterpolating(input, fromRate, toRate);
   const filter = PolyphaseFilter.for(fromRate, toRate);
   const outLength = Math.round((input.length * toRate) / fromRate);
   const out = new Float32Array(outLength);
@@ -74,9 +83,65 @@ export function resample(input: Float32Array, fromRate: number, toRate: number):
   return out;
 }
 
+/** Which resampler {@link resample} uses for this pair of rates: the windowed-sinc table when it is small enough. */
+export function resamplerFor(fromRate: number, toRate: number): 'polyphase' | 'interpolating' {
+  const { phases, taps } = polyphaseShape(fromRate, toRate);
+  return phases * taps <= MAX_COEFFICIENTS ? 'polyphase' : 'interpolating';
+}
+
+/** Rate pairs whose polyphase filter is currently built (bounded by FILTER_CACHE_ENTRIES). */
+export function cachedFilterCount(): number {
+  return PolyphaseFilter.cached;
+}
+
+/** Phase count and length of the polyphase filter for a pair of rates, computed without building it. */
+function polyphaseShape(fromRate: number, toRate: number): { phases: number; halfTaps: number; taps: number; cutoff: number } {
+  // With a rational ratio L/M the fractional positions repeat with period L: one exact row per phase.
+  const exactPhases = toRate / gcd(fromRate, toRate);
+  const phases = exactPhases <= MAX_PHASES ? exactPhases : MAX_PHASES;
+  // Cut-off in cycles per input sample (0.5 = input Nyquist); downsampling lowers it to the output Nyquist.
+  const cutoff = 0.5 * CUTOFF * Math.min(1, toRate / fromRate);
+  const halfTaps = Math.ceil(ZERO_CROSSINGS / (2 * cutoff));
+  return { phases, halfTaps, taps: 2 * halfTaps, cutoff };
+}
+
+/**
+ * The cheap resampler for awkward ratios, O(input): when downsampling, each output sample is the mean of the
+ * input over its own period (a box anti-alias filter); when upsampling, linear interpolation between neighbours.
+ */
+function resampleInterpolating(input: Float32Array, fromRate: number, toRate: number): Float32Array {
+  const outLength = Math.round((input.length * toRate) / fromRate);
+  const out = new Float32Array(outLength);
+  const step = fromRate / toRate;
+  if (step > 1) {
+    for (let n = 0; n < outLength; n++) {
+      const start = Math.floor(n * step);
+      const end = Math.min(input.length, Math.max(start + 1, Math.floor((n + 1) * step)));
+      let sum = 0;
+      for (let j = start; j < end; j++) sum += input[j]!;
+      out[n] = sum / (end - start);
+    }
+    return out;
+  }
+  for (let n = 0; n < outLength; n++) {
+    const position = n * step;
+    const index = Math.floor(position);
+    const fraction = position - index;
+    const a = input[index] ?? 0;
+    const b = input[index + 1] ?? a;
+    out[n] = a + (b - a) * fraction;
+  }
+  return out;
+}
+
 /** A table of windowed-sinc coefficients, one row per fractional input position. */
 class PolyphaseFilter {
+  /** Least recently used first (a Map iterates in insertion order; a hit is moved to the end). */
   static readonly #cache = new Map<string, PolyphaseFilter>();
+
+  static get cached(): number {
+    return PolyphaseFilter.#cache.size;
+  }
 
   readonly phases: number;
   readonly halfTaps: number;
@@ -86,22 +151,18 @@ class PolyphaseFilter {
   static for(fromRate: number, toRate: number): PolyphaseFilter {
     const key = `${fromRate}:${toRate}`;
     let filter = PolyphaseFilter.#cache.get(key);
-    if (!filter) {
-      filter = new PolyphaseFilter(fromRate, toRate);
-      PolyphaseFilter.#cache.set(key, filter);
-    }
+    if (filter) PolyphaseFilter.#cache.delete(key);
+    else filter = new PolyphaseFilter(fromRate, toRate);
+    PolyphaseFilter.#cache.set(key, filter);
+    if (PolyphaseFilter.#cache.size > FILTER_CACHE_ENTRIES) PolyphaseFilter.#cache.delete(PolyphaseFilter.#cache.keys().next().value!);
     return filter;
   }
 
   private constructor(fromRate: number, toRate: number) {
-    // With a rational ratio L/M the fractional positions repeat with period L: one exact row per phase.
-    const divisor = gcd(fromRate, toRate);
-    const exactPhases = toRate / divisor;
-    this.phases = exactPhases <= MAX_PHASES ? exactPhases : MAX_PHASES;
-    // Cut-off in cycles per input sample (0.5 = input Nyquist); downsampling lowers it to the output Nyquist.
-    const cutoff = 0.5 * CUTOFF * Math.min(1, toRate / fromRate);
-    this.halfTaps = Math.ceil(ZERO_CROSSINGS / (2 * cutoff));
-    this.taps = 2 * this.halfTaps;
+    const { phases, halfTaps, taps, cutoff } = polyphaseShape(fromRate, toRate);
+    this.phases = phases;
+    this.halfTaps = halfTaps;
+    this.taps = taps;
     this.coefficients = new Float32Array(this.phases * this.taps);
     for (let phase = 0; phase < this.phases; phase++) {
       const fraction = phase / this.phases;

@@ -32,6 +32,14 @@ export class AudioFormatError extends Error {
   override readonly name = 'AudioFormatError';
 }
 
+/** Thrown when decoding passes the caller's duration limit (decoding stops there: see decodeAudio's `maxSeconds`). */
+export class AudioTooLongError extends Error {
+  override readonly name = 'AudioTooLongError';
+  constructor(readonly seconds: number) {
+    super(`the audio lasts more than ${Math.round(seconds)} s`);
+  }
+}
+
 /** Type guard for the format names above (for callers validating user input). */
 export function isAudioFormat(value: unknown): value is AudioFormat {
   return typeof value === 'string' && (AUDIO_FORMATS as readonly string[]).includes(value);

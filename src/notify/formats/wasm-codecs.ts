@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createMp3Encoder, createOggEncoder } from 'wasm-media-encoders';
+import { AudioTooLongError } from './types.js';
 
 /**
  * The wasm-audio-decoders packages are ESM-only ("type": "module"), which jest (CommonJS) cannot require and
@@ -47,6 +48,47 @@ interface MpegDecoder extends WasmDecoder {
   decode(data: Uint8Array): WasmDecodedAudio;
 }
 
+interface StreamDecoder extends WasmDecoder {
+  decode(data: Uint8Array): Promise<WasmDecodedAudio>;
+  flush(): Promise<WasmDecodedAudio>;
+}
+
+/** Input fed to a streaming decoder per call: small enough that the limit is noticed early. */
+const DECODE_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Decodes `data` chunk by chunk, stopping with AudioTooLongError as soon as the samples decoded so far pass
+ * `maxSeconds` — the header may not say how long the stream is (FLAC total samples 0, VBR MP3 without Xing).
+ */
+async function decodeInChunks(
+  data: Uint8Array,
+  maxSeconds: number,
+  decodeChunk: (chunk: Uint8Array) => WasmDecodedAudio | Promise<WasmDecodedAudio>,
+  flush?: () => Promise<WasmDecodedAudio>,
+): Promise<WasmDecodedAudio> {
+  const parts: WasmDecodedAudio[] = [];
+  let frames = 0;
+  let sampleRate = 0;
+  const take = (part: WasmDecodedAudio) => {
+    if (part.samplesDecoded === 0 && part.errors.length === 0) return;
+    parts.push({ ...part, channelData: part.channelData.map((plane) => plane.slice(0, part.samplesDecoded)) });
+    frames += part.samplesDecoded;
+    if (part.sampleRate > 0) sampleRate = part.sampleRate;
+    if (sampleRate > 0 && frames / sampleRate > maxSeconds) throw new AudioTooLongError(maxSeconds);
+  };
+  for (let at = 0; at < data.length; at += DECODE_CHUNK_BYTES) take(await decodeChunk(data.subarray(at, at + DECODE_CHUNK_BYTES)));
+  if (flush) take(await flush());
+  const channels = Math.max(0, ...parts.map((p) => p.channelData.length));
+  const channelData = Array.from({ length: channels }, () => new Float32Array(frames));
+  let offset = 0;
+  for (const part of parts) {
+    for (let c = 0; c < channels; c++) channelData[c]!.set(part.channelData[c] ?? new Float32Array(part.samplesDecoded), offset);
+    offset += part.samplesDecoded;
+  }
+  const bitDepth = parts.find((p) => p.bitDepth !== undefined)?.bitDepth;
+  return { channelData, samplesDecoded: frames, sampleRate, errors: parts.flatMap((p) => p.errors), ...(bitDepth !== undefined ? { bitDepth } : {}) };
+}
+
 interface OpusDecoder extends WasmDecoder {
   decodeFrames(frames: Uint8Array[]): WasmDecodedAudio;
 }
@@ -70,18 +112,23 @@ async function withDecoder<D extends WasmDecoder, R>(decoder: D, use: (decoder: 
 }
 
 /** Decodes MPEG audio (Layer I/II/III) with mpg123; gapless trimming of LAME tags is on by default. */
-export function decodeMpegWasm(data: Uint8Array): Promise<WasmDecodedAudio> {
+export function decodeMpegWasm(data: Uint8Array, maxSeconds?: number): Promise<WasmDecodedAudio> {
   const { MPEGDecoder } = loadUmd<{ MPEGDecoder: new () => MpegDecoder }>('mpg123-decoder', 'dist/mpg123-decoder.min.js');
-  return withDecoder(new MPEGDecoder(), (decoder) => decoder.decode(data));
+  if (maxSeconds === undefined) return withDecoder(new MPEGDecoder(), (decoder) => decoder.decode(data));
+  return withDecoder(new MPEGDecoder(), (decoder) => decodeInChunks(data, maxSeconds, (chunk) => decoder.decode(chunk)));
 }
 
 /**
  * Decodes a native FLAC or an Ogg FLAC file with libFLAC. The decoder maps an n-bit sample s to
  * s / (2^(n-1) - 1); we rescale to s / 2^(n-1) like every other decoder here, so 16-bit FLAC round-trips exactly.
  */
-export async function decodeFlacWasm(data: Uint8Array): Promise<WasmDecodedAudio> {
-  const { FLACDecoder } = loadUmd<{ FLACDecoder: new () => FileDecoder }>('@wasm-audio-decoders/flac', 'dist/flac-decoder.min.js');
-  const result = await withDecoder(new FLACDecoder(), (decoder) => decoder.decodeFile(data));
+export async function decodeFlacWasm(data: Uint8Array, maxSeconds?: number): Promise<WasmDecodedAudio> {
+  const { FLACDecoder } = loadUmd<{ FLACDecoder: new () => FileDecoder & StreamDecoder }>('@wasm-audio-decoders/flac', 'dist/flac-decoder.min.js');
+  const result = await withDecoder(new FLACDecoder(), (decoder) =>
+    maxSeconds === undefined
+      ? decoder.decodeFile(data)
+      : decodeInChunks(data, maxSeconds, (chunk) => decoder.decode(chunk), () => decoder.flush()),
+  );
   const bits = result.bitDepth ?? 0;
   if (bits >= 2 && bits <= 32) {
     const full = 2 ** (bits - 1);
