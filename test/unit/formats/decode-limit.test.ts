@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { AudioTooLongError, decodeAudio, encodeAudio } from '../../../src/notify/formats/index.js';
 import { parseMpegFrameHeader } from '../../../src/notify/formats/mpeg-audio.js';
 

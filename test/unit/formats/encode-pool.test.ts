@@ -1,3 +1,4 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { encodeAudio } from '../../../src/notify/formats/index.js';
 import { closeEncodeWorkers, encodeAudioOffThread, encodeAudioWhenFree } from '../../../src/notify/formats/encode-pool.js';
 import { PoolBusyError } from '../../../src/shared/worker-pool.js';

@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { WorkerLostError, WorkerPool, WorkerTimeoutError } from '../../../src/shared/worker-pool.js';
 
