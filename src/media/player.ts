@@ -8,6 +8,8 @@ import { SilencePacketSource, type SilenceFormat } from './silence.js';
 export interface RtpDatagramSink {
   /** Sends one datagram to the current remote; returns false when no remote is known yet. */
   sendDatagram(datagram: Uint8Array): boolean;
+  /** Datagrams handed to the socket whose send has not completed yet (they still reference their buffer). */
+  pendingSends?(): number;
 }
 
 export interface PlaybackFormat {
@@ -188,7 +190,7 @@ export class PromptPlayer implements PacedJob {
       if (prompt.frame >= prompt.frames) this.#end(prompt, 'completed');
     } else if (this.#fill && this.#silence !== null && !this.#held) {
       const silence = this.#silence;
-      this.#send(silence.nextDatagram(), silence.payloadType, silence.samplesPerFrame);
+      this.#send(silence.nextDatagram(this.#sink.pendingSends?.() ?? 0), silence.payloadType, silence.samplesPerFrame);
       this.silencePacketsSent++;
       ptimeMs = silence.ptimeMs;
       this.#lastWasPrompt = false;

@@ -199,6 +199,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return true;
   }
 
+  /** Used by the player: sends still queued in libuv (the kernel buffer was full), each holding its datagram. */
+  pendingSends(): number {
+    return this.#closed ? 0 : this.#socket.getSendQueueCount();
+  }
+
   /** Stops playback, closes the sockets and gives the port back. Idempotent. */
   close(): void {
     if (this.#closed) return;

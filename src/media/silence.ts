@@ -3,8 +3,10 @@ import { RTP_HEADER_BYTES } from './rtp-packet.js';
 
 const SAMPLE_RATE = 8000;
 /**
- * Datagrams in the ring: a datagram handed to the socket may still sit in the kernel/libuv send queue when the next
- * one is stamped, so a slot is only rewritten RING_SIZE frames (≥ 80 ms at 10 ms ptime) after it was handed out.
+ * Datagrams in the ring. A datagram handed to the socket is normally sent at once, but when the kernel buffer is
+ * full libuv queues it and keeps a reference to its bytes until it goes out: a slot is only rewritten when fewer
+ * than RING_SIZE − 1 sends are pending (the queue is FIFO, so the oldest slot is then out); otherwise the packet
+ * gets a fresh buffer (rare: a stalled peer or a loaded host).
  */
 const RING_SIZE = 8;
 /** Comfort-noise level sent when none is given: −70 dBov, far below any speech, like a quiet line. */
@@ -82,9 +84,14 @@ export class SilencePacketSource {
     );
   }
 
-  /** The next datagram of the ring: payload in place, header to be written at offset 0 by the caller. */
-  nextDatagram(): Uint8Array {
+  /**
+   * The next datagram: payload in place, header to be written at offset 0 by the caller. `pendingSends` is the
+   * socket's count of sends not yet completed; past the ring's depth a copy is returned instead of a slot that may
+   * still be queued.
+   */
+  nextDatagram(pendingSends = 0): Uint8Array {
     const datagram = this.#ring[this.#next]!;
+    if (pendingSends >= RING_SIZE - 1) return new Uint8Array(datagram);
     this.#next = (this.#next + 1) % RING_SIZE;
     return datagram;
   }

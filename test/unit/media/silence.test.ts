@@ -77,6 +77,18 @@ describe('SilencePacketSource', () => {
     expect(first[0]!.buffer).toBe(first[7]!.buffer);
   });
 
+  test('a slot that may still sit in the socket send queue is never rewritten: a copy goes out instead', () => {
+    const s = new SilencePacketSource({ codec: 'PCMA', payloadType: 8, ptimeMs: 20 });
+    const ring = Array.from({ length: 8 }, () => s.nextDatagram());
+    // Seven sends still queued in libuv: the oldest slot may be among them.
+    const copy = s.nextDatagram(7);
+    expect(ring).not.toContain(copy);
+    expect(copy.buffer).not.toBe(ring[0]!.buffer);
+    expect(copy.subarray(12)).toEqual(new Uint8Array(160).fill(0xd5));
+    // Once the queue has drained, the ring is used again from where it stopped.
+    expect(s.nextDatagram(0)).toBe(ring[0]);
+  });
+
   test('matches() tells whether a re-INVITE needs new packets; bad ptime refused', () => {
     const s = new SilencePacketSource({ codec: 'PCMU', payloadType: 0, ptimeMs: 20 });
     expect(s.matches({ codec: 'PCMU', payloadType: 0, ptimeMs: 20 })).toBe(true);
