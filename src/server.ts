@@ -103,7 +103,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     counts: (line) => store.messages.countByDir(line),
     lineOf: async (uri) => {
       const n = userOf(uri, config.voicemail.countryCode);
-      return n !== undefined && (await store.lines.find(n)) !== undefined ? n : undefined;
+      return n !== undefined && (await store.lines.find(n).catch(() => undefined)) !== undefined ? n : undefined;
     },
   });
   sip.onSubscribe((req, source, tx) => mwi.handleSubscribe(req, source, tx));
