@@ -142,6 +142,7 @@ export class SubscriptionDialog extends EventEmitter {
       // time remaining on the subscription"; §8.2.1 "NOTIFY requests MUST contain "Event" header fields".
       const state = final === undefined ? `active;expires=${this.remainingSeconds}` : `terminated;reason=${final}`;
       res = await this.#host.sendInDialog(this.dialog, 'NOTIFY', { headers: { Event: this.event, 'Subscription-State': state }, body });
+      this.#logger.debug({ status: res?.status ?? 'timeout', subscriptionState: state }, 'NOTIFY answered');
     } catch (err) {
       this.#logger.warn({ err: (err as Error).message }, 'cannot send NOTIFY');
     }
