@@ -136,12 +136,24 @@ export class SubscriptionDialog extends EventEmitter {
     this.#sending = true;
     const final = this.#finalReason;
     let res: SipResponse | null = null;
+    let body: NotifyBody | undefined;
     try {
-      const body = await this.#body();
+      body = await this.#body();
+    } catch (err) {
+      this.#logger.warn({ err: (err as Error).message }, 'cannot read the state of the subscribed resource');
+      if (final === undefined) {
+        this.#sending = false;
+        // RFC 6665 §4.1.3: "noresource: The subscription has been terminated because the resource state which was
+        // being monitored no longer exists." (e.g. the line was deleted); the final NOTIFY then has no body.
+        void this.terminate('noresource');
+        return;
+      }
+    }
+    try {
       // RFC 6665 §4.1.3: "the "Subscription-State" header field ... "active" ... "expires" parameter ... indicates the
       // time remaining on the subscription"; §8.2.1 "NOTIFY requests MUST contain "Event" header fields".
       const state = final === undefined ? `active;expires=${this.remainingSeconds}` : `terminated;reason=${final}`;
-      res = await this.#host.sendInDialog(this.dialog, 'NOTIFY', { headers: { Event: this.event, 'Subscription-State': state }, body });
+      res = await this.#host.sendInDialog(this.dialog, 'NOTIFY', { headers: { Event: this.event, 'Subscription-State': state }, ...(body ? { body } : {}) });
       this.#logger.debug({ status: res?.status ?? 'timeout', subscriptionState: state }, 'NOTIFY answered');
     } catch (err) {
       this.#logger.warn({ err: (err as Error).message }, 'cannot send NOTIFY');

@@ -280,7 +280,7 @@ export class MessageRepository {
   async deleteOlderThan(cutoff: number, options: { line?: string } = {}): Promise<string[]> {
     parseOrThrow(EpochMsSchema, cutoff, 'cutoff');
     const line = options.line === undefined ? undefined : lineNumber(options.line);
-    return inTransaction(this.#ctx.db, async (trx) => {
+    const rows = await inTransaction(this.#ctx.db, async (trx) => {
       let query = trx
         .deleteFrom('messages')
         .where('creation_datetime', '<', cutoff)
@@ -297,9 +297,11 @@ export class MessageRepository {
           details: { cutoff, creationDatetime: Number(r.creation_datetime), dir: r.dir },
         })),
       );
-      for (const l of new Set(rows.map((r) => r.line))) this.#changed(l, undefined);
-      return rows.map((r) => r.id);
+      return rows;
     });
+    // After the commit, like every other change: listeners read the new counts.
+    for (const l of new Set(rows.map((r) => r.line))) this.#changed(l, undefined);
+    return rows.map((r) => r.id);
   }
 
   async #update(

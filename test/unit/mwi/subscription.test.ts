@@ -21,6 +21,7 @@ function setup() {
   const clock = new ManualClock();
   const notifies: Sent[] = [];
   let answer = 200;
+  const line = { deleted: false };
   const counts: Record<Folder, number> = { inbox: 0, old: 0, urgent: 0, work: 0, family: 0, friends: 0 };
   const ua = {
     clock,
@@ -36,7 +37,10 @@ function setup() {
     logger,
     accountHost: 'vm.example',
     options: { minExpires: 60, maxExpires: 3600, defaultExpires: 1800, coalesceMs: 0 },
-    counts: async () => ({ ...counts }),
+    counts: async () => {
+      if (line.deleted) throw new Error('line +33123 does not exist');
+      return { ...counts };
+    },
     lineOf: async (uri) => (uri.startsWith('sip:+33123@') ? '+33123' : undefined),
   });
   const subscribe = async (o: { expires?: string; event?: string; uri?: string; toTag?: string; seq?: number; accept?: string } = {}): Promise<SipResponse> => {
@@ -48,7 +52,7 @@ function setup() {
     return new Promise((resolve) => mwi.handleSubscribe(req, UDP_PEER, { respond: resolve }));
   };
   const settle = () => new Promise((r) => setImmediate(r));
-  return { clock, notifies, counts, mwi, subscribe, settle, setAnswer: (s: number) => void (answer = s) };
+  return { clock, notifies, counts, line, mwi, subscribe, settle, setAnswer: (s: number) => void (answer = s) };
 }
 
 const toTagOf = (res: SipResponse) => /tag=([^;>\s]+)/.exec(res.headers.get('To') ?? '')![1]!;
@@ -155,6 +159,19 @@ describe('SUBSCRIBE message-summary (RFC 6665 §4.2.1)', () => {
     await settle();
     await mwi.close();
     expect(notifies.at(-1)!.headers['Subscription-State']).toBe('terminated;reason=deactivated');
+    expect(mwi.subscriptionCount).toBe(0);
+  });
+
+  test('the line gone: final NOTIFY terminated;reason=noresource without a body', async () => {
+    const { subscribe, notifies, settle, mwi, line } = setup();
+    await subscribe({ expires: '600' });
+    await settle();
+    line.deleted = true;
+    mwi.mailboxChanged('+33123');
+    await new Promise((r) => setTimeout(r, 5));
+    await settle();
+    expect(notifies.at(-1)!.headers['Subscription-State']).toBe('terminated;reason=noresource');
+    expect(notifies.at(-1)!.body).toBe('');
     expect(mwi.subscriptionCount).toBe(0);
   });
 });
