@@ -53,3 +53,28 @@ describe('MWI: SIPp subscribes to message-summary and sees the counts follow the
     }
   }, 180000);
 });
+
+describe('MWI at shutdown', () => {
+  let server: ServerProcess | undefined;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('SIGTERM ends every subscription with NOTIFY terminated;reason=deactivated before the process exits', async () => {
+    server = await startServerProcess();
+    const s = server;
+    const abort = new AbortController();
+    const subscriber = runSipp({ target: `127.0.0.1:${s.sipPort}`, scenario: 'mwi-shutdown.xml', service: DEMO, timeoutMs: 90000, signal: abort.signal });
+    try {
+      await s.waitForLog((l) => l.msg === 'NOTIFY answered' && l.status === 200, 60000);
+      expect(await s.stop('SIGTERM')).toBe(0);
+      const r = await subscriber;
+      if (r.code !== 0) throw new Error(describeSipp(r));
+      expect(r.logs).toContain('NOTIFY 2 terminated;reason=deactivated');
+      expect(s.logs.some((l) => l.msg === 'MWI subscription ended' && l.reason === 'deactivated')).toBe(true);
+    } finally {
+      abort.abort();
+      await subscriber.catch(() => undefined);
+    }
+  }, 120000);
+});
