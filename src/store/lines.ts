@@ -94,13 +94,13 @@ export class LineRepository {
     this.#ctx = ctx;
   }
 
-  /** Provisions a line; ConflictError when the number already exists. */
-  async create(input: CreateLineInput): Promise<Line> {
+  /** The row of a new line, from input checked at the edge (the PIN hashed). */
+  async #newRow(input: CreateLineInput): Promise<LinesTable> {
     const parsed = parseOrThrow(CreateLineSchema, input);
     const settings = parseOrThrow(VoicemailSettingsSchema, parsed.settings ?? {}, 'settings');
     const pinHash = parsed.pin === undefined ? null : await hashPin(parsed.pin);
     const now = this.#ctx.clock();
-    const row: LinesTable = {
+    return {
       number: parsed.number,
       routing: parsed.routing,
       pin_hash: pinHash,
@@ -109,10 +109,15 @@ export class LineRepository {
       created_at: now,
       updated_at: now,
     };
+  }
+
+  /** Provisions a line; ConflictError when the number already exists. */
+  async create(input: CreateLineInput): Promise<Line> {
+    const row = await this.#newRow(input);
     try {
       await this.#ctx.db.insertInto('lines').values(row).execute();
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ConflictError(`line ${parsed.number} already exists`, { cause: err });
+      if (isUniqueViolation(err)) throw new ConflictError(`line ${row.number} already exists`, { cause: err });
       throw err;
     }
     return toLine(row);
@@ -124,26 +129,14 @@ export class LineRepository {
    * An existing line is returned untouched (its PIN and settings are not overwritten).
    */
   async ensure(input: CreateLineInput): Promise<{ line: Line; created: boolean }> {
-    const parsed = parseOrThrow(CreateLineSchema, input);
-    const settings = parseOrThrow(VoicemailSettingsSchema, parsed.settings ?? {}, 'settings');
-    const pinHash = parsed.pin === undefined ? null : await hashPin(parsed.pin);
-    const now = this.#ctx.clock();
-    const row: LinesTable = {
-      number: parsed.number,
-      routing: parsed.routing,
-      pin_hash: pinHash,
-      language: parsed.language,
-      settings: JSON.stringify(settings),
-      created_at: now,
-      updated_at: now,
-    };
+    const row = await this.#newRow(input);
     const result = await this.#ctx.db
       .insertInto('lines')
       .values(row)
       .onConflict((oc) => oc.column('number').doNothing())
       .executeTakeFirst();
     if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) return { line: toLine(row), created: true };
-    return { line: await this.get(parsed.number), created: false };
+    return { line: await this.get(row.number), created: false };
   }
 
   /** The line, or NotFoundError. */

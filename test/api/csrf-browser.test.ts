@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../helpers/browser.js';
 import { enc, freshLine, startHarness, toneWav, type Harness } from './harness.js';
 
 const PIN = '7391';
@@ -34,7 +35,7 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: CHROMIUM_ARGS,
   });
   await context.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => route.abort());
   page = context.pages()[0] ?? (await context.newPage());

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../helpers/browser.js';
 import { decodeWav } from '../../src/media/wav.js';
 import { decodeAudio } from '../../src/notify/formats/index.js';
 import { openStore, type Message, type Store } from '../../src/store/index.js';
@@ -58,17 +59,7 @@ beforeAll(async () => {
     executablePath: '/usr/bin/chromium',
     headless: true,
     acceptDownloads: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
+    args: CHROMIUM_ARGS,
   });
   page = context.pages()[0] ?? (await context.newPage());
   // The page must never reach beyond our server.

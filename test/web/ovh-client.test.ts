@@ -24,6 +24,8 @@ beforeAll(async () => {
   store = await db.open();
   const config = testConfig(db.url);
   config.api.ovhApplications = [APP];
+  // The TLS front is a reverse proxy on this host: its X-Forwarded-Proto tells the API the page is served over https.
+  config.api.trustedProxies = ['127.0.0.1'];
   app = await createApiServer({ store, config, logger: pino({ level: 'silent' }) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   apiBase = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -34,7 +34,7 @@ export async function startOvhTlsFront(upstream: () => string): Promise<OvhTlsFr
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
     const cert = readFileSync(join(dir, 'cert.pem'));
     const server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
-      const up = http.request(`${upstream()}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      const up = http.request(`${upstream()}${req.url}`, { method: req.method, headers: { ...req.headers, 'x-forwarded-proto': 'https' } }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../helpers/browser.js';
 import { encodeWav } from '../../src/media/wav.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { freshLine } from '../api/harness.js';
@@ -35,7 +36,7 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    args: CHROMIUM_ARGS,
   });
   await context.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => route.abort());
 }, 60_000);

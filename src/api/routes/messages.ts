@@ -1,3 +1,4 @@
+import { notificationView } from './outbox.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AUDIO_FORMATS, AudioFormatSchema, FolderSchema, NotFoundError, type Message } from '../../store/index.js';
@@ -68,16 +69,7 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: ApiContext): vo
     async (request) => {
       const { line, id } = parsed(MessageParams, request.params);
       await messageOf(line, id);
-      return (await store.outbox.listForMessage(id)).map((j) => ({
-        recipient: j.recipient,
-        type: j.type,
-        format: j.format,
-        status: j.status,
-        attempts: j.attempts,
-        lastError: j.lastError,
-        nextAttemptDatetime: j.status === 'pending' ? iso(j.nextAttemptAt) : null,
-        sentDatetime: j.sentAt === null ? null : iso(j.sentAt),
-      }));
+      return (await store.outbox.listForMessage(id)).map(notificationView);
     },
   );
 

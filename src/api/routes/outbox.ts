@@ -16,10 +16,12 @@ const RetentionQuery = z.strictObject({
 });
 
 export function jobView(j: OutboxJob) {
+  return { id: j.id, messageId: j.messageId, line: j.line, ...notificationView(j) };
+}
+
+/** One notification of a message as the API shows it: recipient, status, attempts, last error. */
+export function notificationView(j: OutboxJob) {
   return {
-    id: j.id,
-    messageId: j.messageId,
-    line: j.line,
     recipient: j.recipient,
     type: j.type,
     format: j.format,
