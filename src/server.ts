@@ -23,6 +23,8 @@ import { createApiServer } from './api/server.js';
 import { ensureWritableDir } from './ops/storage-dir.js';
 import { createPrometheusMetrics } from './metrics.js';
 import { readOutboxBacklog, readRetentionDeletions } from './ops/outbox-backlog.js';
+import { MwiNotifier } from './mwi/mwi-notifier.js';
+import { userOf } from './ivr/call-target.js';
 
 export interface RunningServer {
   readonly config: Config;
@@ -93,6 +95,19 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const metrics = createPrometheusMetrics({ outbox: () => readOutboxBacklog(store), retentionDeletions: () => readRetentionDeletions(store) });
   const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
+  const mwi = new MwiNotifier({
+    ua: sip,
+    logger,
+    options: config.mwi,
+    accountHost: config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host),
+    counts: (line) => store.messages.countByDir(line),
+    lineOf: async (uri) => {
+      const n = userOf(uri, config.voicemail.countryCode);
+      return n !== undefined && (await store.lines.find(n).catch(() => undefined)) !== undefined ? n : undefined;
+    },
+  });
+  sip.onSubscribe((req, source, tx) => mwi.handleSubscribe(req, source, tx));
+  store.events.on('mailboxChanged', (line: string) => mwi.mailboxChanged(line));
 
   worker.start();
   sweeper.start();
@@ -132,6 +147,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     drain,
     async close() {
       await drain();
+      await mwi.close();
       await sip.shutdown();
       await transport.stop();
       await api?.close();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AdmissionOptionsSchema } from '../sip/admission.js';
+import { MwiOptionsSchema } from '../mwi/mwi-notifier.js';
 
 /** The whole configuration, validated at start-up. Every key has a default in config/default.json. */
 export const ConfigSchema = z
@@ -90,6 +91,8 @@ export const ConfigSchema = z
     shutdown: z.object({ drainSeconds: z.number().min(0).max(3600) }).strict(),
     /** How long a claimed notification is reserved to its sender before another may take it (crash of a sender). */
     outbox: z.object({ leaseSeconds: z.number().int().min(240, 'must be at least 240 (twice the 2 min send time-out)') }).strict(),
+    /** Message-waiting indication (RFC 3842 SUBSCRIBE/NOTIFY): subscription durations granted, seconds. */
+    mwi: MwiOptionsSchema,
   })
   .strict();
 

@@ -18,7 +18,8 @@ export interface TargetLookup {
   isLine(number: string): Promise<boolean>;
 }
 
-function userOf(uri: string, countryCode: string): string | undefined {
+/** The E.164 number a SIP or tel URI names (user part), or undefined. */
+export function userOf(uri: string, countryCode: string): string | undefined {
   try {
     const u = parseUri(uri);
     if (u.scheme === 'tel') return toE164(u.host, countryCode);

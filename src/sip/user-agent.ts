@@ -25,7 +25,9 @@ import { checkRequest } from './request-checks.js';
 import type { AdmissionControl, CallTicket } from './admission.js';
 
 /** Methods we implement (Allow, §20.5). */
-export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO'] as const;
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'SUBSCRIBE'] as const;
+/** Event packages we notify (RFC 6665 §8.2.2, Allow-Events): RFC 3842 message-summary (src/mwi/). */
+export const ALLOWED_EVENTS = ['message-summary'] as const;
 /** Methods we know of but do not support: 405 with Allow (§8.2.1). Anything else is 501 (§21.5.2). */
 const KNOWN_METHODS = new Set(['REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'UPDATE', 'MESSAGE', 'REFER', 'PUBLISH']);
 export const ACCEPTED_BODIES = ['application/sdp', 'application/dtmf-relay', 'application/dtmf'];
@@ -43,6 +45,9 @@ export interface UserAgentOptions {
   /** Per-source rate and half-open limits, global caps, scanner drops (none when absent). */
   admission?: AdmissionControl;
 }
+
+/** Takes every SUBSCRIBE (new or in a subscription dialog) once the generic checks passed; answers it on `tx`. */
+export type SubscribeHandler = (req: SipRequest, source: Peer, tx: { respond(res: SipResponse): void }) => void;
 
 export declare interface SipUserAgent {
   on(event: 'invite', listener: (invite: IncomingInvite) => void): this;
@@ -63,6 +68,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
   readonly #opts: UserAgentOptions;
   /** Set by drain(): the Retry-After (seconds) of the 503 that new INVITEs and OPTIONS get. */
   #drainRetryAfter: number | undefined;
+  #subscribeHandler: SubscribeHandler | undefined;
 
   constructor(opts: UserAgentOptions) {
     super();
@@ -143,6 +149,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
     }
 
     if (req.method === 'CANCEL') return this.#receiveCancel(req, respond);
+    if (req.method === 'SUBSCRIBE' && this.#subscribeHandler) return this.#subscribeHandler(req, source, tx);
 
     const toTag = getTag(req.headers.get('To') ?? '');
     if (toTag) return this.#receiveInDialog(req, source, cseq.seq, tx, respond);
@@ -172,6 +179,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
   #capabilities(): Record<string, string> {
     return {
       Allow: ALLOWED_METHODS.join(', '),
+      'Allow-Events': ALLOWED_EVENTS.join(', '),
       Accept: ACCEPTED_BODIES.join(', '),
       'Accept-Encoding': 'identity',
       'Accept-Language': 'fr, en',
@@ -329,11 +337,20 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
     return `sip:${this.#opts.contactUser ?? 'repondeur'}@${h}:${this.#transport.port}${t}`;
   }
 
-  async sendInDialog(dialog: UasDialogState, method: string): Promise<SipResponse | null> {
+  /** Routes every SUBSCRIBE to `handler` (the MWI notifier); without one SUBSCRIBE gets 405 as before. */
+  onSubscribe(handler: SubscribeHandler): void {
+    this.#subscribeHandler = handler;
+  }
+
+  /** Sends `method` in the dialog (BYE, NOTIFY); resolves with its final response, or null (timeout, no route). */
+  async sendInDialog(dialog: UasDialogState, method: string, extra: { headers?: Record<string, string>; body?: { contentType: string; data: Buffer } } = {}): Promise<SipResponse | null> {
     const transport = dialog.peer.transport;
     const sentBy = this.#transport.viaSentBy(transport);
     const via = `SIP/2.0/${transport} ${sentBy};branch=${newBranch()};rport`;
-    const { request, nextHopUri } = dialog.buildRequest(method, via);
+    const { request, nextHopUri } = dialog.buildRequest(method, via, extra.body);
+    for (const [k, v] of Object.entries(extra.headers ?? {})) request.headers.append(k, v);
+    // RFC 6665 §8.2.1 (NOTIFY is a target refresh request): "NOTIFY requests MUST contain a Contact header field".
+    if (method === 'NOTIFY') request.headers.append('Contact', `<${this.#contactUri(transport)}>`);
     request.headers.append('User-Agent', this.#opts.serverName ?? 'repondeur');
     let dest: Peer;
     try {

@@ -150,7 +150,13 @@ export class MessageRepository {
       const notifications = await enqueueNotifications(trx, now, row, opts.notifications);
       const evicted = opts.maxMessages === undefined ? [] : await this.#evictOverLimit(trx, line, opts.maxMessages, now);
       return { message: toMessage(row), evicted, notifications };
-    });
+    }).then((result) => this.#changed(line, result));
+  }
+
+  /** Tells the store's listeners (MWI) that the counts of `line` may have changed; passes `value` through. */
+  #changed<T>(line: string, value: T): T {
+    this.#ctx.mailboxChanged?.(line);
+    return value;
   }
 
   async #evictOverLimit(trx: Kysely<Database>, line: string, maxMessages: number, now: number): Promise<string[]> {
@@ -231,7 +237,8 @@ export class MessageRepository {
 
   /** Moves a message to another folder. */
   async move(id: string, dir: Folder): Promise<Message> {
-    return this.#update(id, { dir: parseOrThrow(FolderSchema, dir, 'dir') });
+    const m = await this.#update(id, { dir: parseOrThrow(FolderSchema, dir, 'dir') });
+    return this.#changed(m.line, m);
   }
 
   /**
@@ -244,7 +251,7 @@ export class MessageRepository {
       if (current === undefined) throw new NotFoundError(`message ${id} does not exist`);
       const dir = current.dir === 'inbox' || current.dir === 'urgent' ? 'old' : current.dir;
       return this.#update(id, { dir, heard_at: current.heard_at ?? this.#ctx.clock() }, trx);
-    });
+    }).then((m) => this.#changed(m.line, m));
   }
 
   /**
@@ -253,7 +260,7 @@ export class MessageRepository {
    */
   async delete(id: string, options: { reason?: RetentionReason; details?: Record<string, unknown> } = {}): Promise<void> {
     if (options.reason !== undefined) parseOrThrow(z.enum(RETENTION_REASONS), options.reason, 'reason');
-    await inTransaction(this.#ctx.db, async (trx) => {
+    const line = await inTransaction(this.#ctx.db, async (trx) => {
       const row = await trx.deleteFrom('messages').where('id', '=', id).returning(['line']).executeTakeFirst();
       if (row === undefined) throw new NotFoundError(`message ${id} does not exist`);
       if (options.reason !== undefined) {
@@ -261,7 +268,9 @@ export class MessageRepository {
           { messageId: id, line: row.line, reason: options.reason, details: options.details ?? {} },
         ]);
       }
+      return row.line;
     });
+    this.#changed(line, undefined);
   }
 
   /**
@@ -271,7 +280,7 @@ export class MessageRepository {
   async deleteOlderThan(cutoff: number, options: { line?: string } = {}): Promise<string[]> {
     parseOrThrow(EpochMsSchema, cutoff, 'cutoff');
     const line = options.line === undefined ? undefined : lineNumber(options.line);
-    return inTransaction(this.#ctx.db, async (trx) => {
+    const rows = await inTransaction(this.#ctx.db, async (trx) => {
       let query = trx
         .deleteFrom('messages')
         .where('creation_datetime', '<', cutoff)
@@ -288,8 +297,11 @@ export class MessageRepository {
           details: { cutoff, creationDatetime: Number(r.creation_datetime), dir: r.dir },
         })),
       );
-      return rows.map((r) => r.id);
+      return rows;
     });
+    // After the commit, like every other change: listeners read the new counts.
+    for (const l of new Set(rows.map((r) => r.line))) this.#changed(l, undefined);
+    return rows.map((r) => r.id);
   }
 
   async #update(

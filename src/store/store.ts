@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Migrator } from 'kysely';
@@ -79,13 +80,16 @@ export class Store implements Repositories {
   readonly retentionLog: RetentionLogRepository;
   readonly ovhConsumerKeys: OvhConsumerKeyRepository;
   readonly #clock: () => number;
+  /** 'mailboxChanged' (line): a message of the line was stored, moved, heard or deleted (read by MWI, src/mwi/). */
+  readonly events = new EventEmitter();
+  readonly #mailboxChanged = (line: string): void => void this.events.emit('mailboxChanged', line);
   #closed = false;
 
   constructor(db: Kysely<Database>, dialect: StoreDialect, clock: () => number) {
     this.db = db;
     this.dialect = dialect;
     this.#clock = clock;
-    const repos = repositories({ db, dialect, clock });
+    const repos = repositories({ db, dialect, clock, mailboxChanged: this.#mailboxChanged });
     this.lines = repos.lines;
     this.messages = repos.messages;
     this.greetings = repos.greetings;
@@ -97,7 +101,7 @@ export class Store implements Repositories {
 
   /** Runs `fn` in one transaction: its repositories commit together, or roll back together if `fn` throws. */
   async transaction<T>(fn: (tx: Repositories & { db: Kysely<Database> }) => Promise<T>): Promise<T> {
-    return inTransaction(this.db, (trx) => fn({ ...repositories({ db: trx, dialect: this.dialect, clock: this.#clock }), db: trx }));
+    return inTransaction(this.db, (trx) => fn({ ...repositories({ db: trx, dialect: this.dialect, clock: this.#clock, mailboxChanged: this.#mailboxChanged }), db: trx }));
   }
 
   /** Closes the database (idempotent). */

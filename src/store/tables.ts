@@ -107,6 +107,8 @@ export interface StoreContext {
   readonly db: Kysely<Database>;
   readonly dialect: StoreDialect;
   readonly clock: () => number;
+  /** Called with the line whose message counts may have changed (deposit, move, heard, delete, retention). */
+  readonly mailboxChanged?: (line: string) => void;
 }
 
 /** Runs `fn` in a transaction, joining the caller's when `db` is already one. */

@@ -40,6 +40,8 @@ export interface SippOptions {
   timeoutMs?: number;
   /** Files (e.g. pcaps) to copy into the working directory under the given name. */
   files?: Record<string, string>;
+  /** Aborting kills SIPp (SIGTERM): for a test that runs SIPp in the background and may fail before it ends. */
+  signal?: AbortSignal;
 }
 
 export function scenarioPath(name: string): string {
@@ -73,12 +75,14 @@ export async function runSipp(o: SippOptions): Promise<SippResult> {
     ...(o.extra ?? []),
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], ...(o.signal ? { signal: o.signal } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
+    child.on('error', (err) => {
+      if ((err as Error).name !== 'AbortError') reject(err);
+    });
     child.on('exit', (code) => {
       const files = readdirSync(dir);
       const read = (suffix: string): string =>
