@@ -219,7 +219,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    rtpPacketTotals.lost += this.packetsLost;
+    const lost = this.packetsLost;
+    rtpPacketTotals.lost += lost;
+    this.#logger?.info({ port: this.port, packetsReceived: this.stats.packetsReceived, packetsLost: lost, packetsSent: this.#player.packetsSent }, 'RTP session closed');
     this.#player.close();
     this.#recorder = null;
     this.#socket.close();
