@@ -4,8 +4,8 @@
  * Everything is read on demand; nothing here runs on the packet path.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { sharedPacingScheduler, type PacingStatsSnapshot } from './media/index.js';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { LATE_SEND_THRESHOLD_MS, rtpPacketTotals, sharedPacingScheduler, type PacingStatsSnapshot, type RtpPacketTotals } from './media/index.js';
 
 export interface EngineMetrics {
   /** Process uptime in seconds. */
@@ -63,11 +63,35 @@ export interface CallMetricsSink {
   depositFinished(outcome: string): void;
   /** How a dial-in authentication ended: login-pin, login-caller-id, refused-too-many-tries, refused-locked. */
   dialInAuth(outcome: string): void;
+  /** One wrong line number or PIN typed on a dial-in call. */
+  dialInPinFailure(): void;
 }
 
 export interface PrometheusMetrics {
   readonly registry: Registry;
   readonly calls: CallMetricsSink;
+  /** The store's query-duration hook (openStore `onQueryDuration`), in ms. */
+  readonly storeQueryDuration: (durationMs: number) => void;
+}
+
+/** Counters whose value is read at scrape time from a plain integer kept elsewhere (no prom-client call per event). */
+function readAtScrape(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+function registerRtpCounters(registry: Registry, totals: Readonly<RtpPacketTotals>): void {
+  readAtScrape(registry, 'repondeur_rtp_packets_received_total', 'RTP packets received, all calls', () => totals.received);
+  readAtScrape(registry, 'repondeur_rtp_packets_sent_total', 'RTP packets sent (prompts, silence, comfort noise), all calls', () => totals.sent);
+  readAtScrape(registry, 'repondeur_rtp_packets_sent_late_total', `RTP packets sent more than ${LATE_SEND_THRESHOLD_MS} ms after their schedule`, () => totals.sentLate);
+  readAtScrape(registry, 'repondeur_rtp_packets_lost_total', 'RTP packets missing from the received sequence numbers (RFC 3550 A.3), added when each call ends', () => totals.lost);
 }
 
 /**
@@ -76,7 +100,7 @@ export interface PrometheusMetrics {
  * lateness.
  */
 export function createPrometheusMetrics(
-  opts: { outbox?: () => Promise<OutboxBacklog>; retentionDeletions?: () => Promise<Record<string, number>> } = {},
+  opts: { outbox?: () => Promise<OutboxBacklog>; retentionDeletions?: () => Promise<Record<string, number>>; rtpTotals?: Readonly<RtpPacketTotals> } = {},
 ): PrometheusMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'repondeur_process_', eventLoopMonitoringPrecision: 10 });
@@ -91,6 +115,14 @@ export function createPrometheusMetrics(
   for (const outcome of ['stored', 'discarded-too-short', 'hangup-before-beep', 'not-recorded']) deposits.inc({ outcome }, 0);
   const dialIn = new Counter({ name: 'repondeur_dialin_auth_total', help: 'Dial-in authentications, by outcome (logins, refusals after failures, lockouts)', labelNames: ['outcome'], registers: [registry] });
   for (const outcome of ['login-pin', 'login-caller-id', 'refused-too-many-tries', 'refused-locked']) dialIn.inc({ outcome }, 0);
+  const pinFailures = new Counter({ name: 'repondeur_dialin_pin_failures_total', help: 'Wrong line numbers or PINs typed on dial-in calls', registers: [registry] });
+  registerRtpCounters(registry, opts.rtpTotals ?? rtpPacketTotals);
+  const storeQueries = new Histogram({
+    name: 'repondeur_store_query_seconds',
+    help: 'Duration of the store queries (SQLite or PostgreSQL), from Kysely',
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
   new Gauge({
     name: 'repondeur_prompt_frames_late_max_ms',
     help: 'Largest send lateness of a prompt frame since start, in ms',
@@ -139,7 +171,9 @@ export function createPrometheusMetrics(
       callFailed: (cause) => failures.inc({ cause }),
       depositFinished: (outcome) => deposits.inc({ outcome }),
       dialInAuth: (outcome) => dialIn.inc({ outcome }),
+      dialInPinFailure: () => pinFailures.inc(),
     },
+    storeQueryDuration: (durationMs) => storeQueries.observe(durationMs / 1000),
   };
 }
 

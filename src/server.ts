@@ -63,7 +63,9 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const logger = opts.logger ?? createLogger(config.log.level);
   await ensureWritableDir(config.storage.dir, 'storage.dir');
   prepareSqlitePath(config.database.url);
-  const store = await openStore(config.database.url, { logger });
+  // Created before the store (whose queries it times); its store readers only run at scrape time.
+  const metrics = createPrometheusMetrics({ outbox: () => readOutboxBacklog(store), retentionDeletions: () => readRetentionDeletions(store) });
+  const store = await openStore(config.database.url, { logger, onQueryDuration: metrics.storeQueryDuration });
   await provisionDemoLine(store, config, logger);
   const prompts = await PromptCatalog.load(resolve(config.prompts.dir));
 
@@ -92,7 +94,6 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const admission = new AdmissionControl(config.admission);
   const sip = new SipUserAgent({ transport, logger, admission, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const metrics = createPrometheusMetrics({ outbox: () => readOutboxBacklog(store), retentionDeletions: () => readRetentionDeletions(store) });
   const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
   const mwi = new MwiNotifier({

@@ -200,7 +200,7 @@ export class CallRouter {
         logger: log,
         ...(caller.number ? { caller: caller.number } : {}),
         remote: callerAddress(invite.request, invite.source.address, config.sip.trustedProxies),
-        ...(this.#deps.metrics ? { onAuthOutcome: this.#deps.metrics.dialInAuth } : {}),
+        ...(this.#deps.metrics ? { onAuthOutcome: this.#deps.metrics.dialInAuth, onPinFailure: this.#deps.metrics.dialInPinFailure } : {}),
       });
     } else {
       const deposit = await runDepositFlow({

@@ -17,6 +17,7 @@
  * SIP INFO DTMF bodies go through `parseDtmfInfoBody(contentType, body)`.
  * `session.fillPauses(true)` keeps the stream going with G.711 silence / CN between prompts; `setHeld()` on hold.
  * `sharedPacingScheduler.stats.snapshot()` gives the send-lateness histogram of all prompts.
+ * `rtpPacketTotals` holds the process-wide RTP packet counters (received, sent, sent late, lost), plain integers.
  */
 export {
   type G711Codec,
@@ -32,6 +33,8 @@ export { type DecodedWav, WavFormatError, decodeWav, encodeWav, wavHeader } from
 export { type ToneOptions, DTMF_FREQUENCIES, beep, concatPcm, dtmfTone, multiTone, silence } from './tones.js';
 export { PortsExhaustedError, RtpPortAllocator } from './port-allocator.js';
 export { RTP_HEADER_BYTES, RtpHeaderView, type RtpParseResult, parseRtp, seqDelta, tsDelta, writeRtpHeader } from './rtp-packet.js';
+export { LATE_SEND_THRESHOLD_MS, type RtpPacketTotals, rtpPacketTotals } from './rtp-counters.js';
+export { RtpSequenceTracker } from './rtp-sequence.js';
 export { type PacedJob, PacingScheduler, PacingStats, type PacingStatsSnapshot, sharedPacingScheduler } from './pacer.js';
 export { type PlayOptions, type PlayOutcome, type PlaybackFormat, PromptPlayer } from './player.js';
 export { DEFAULT_COMFORT_NOISE_LEVEL_DBOV, type SilenceFormat, SilencePacketSource, g711SilencePayload } from './silence.js';

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { encodeG711Into, silenceByteFor, type G711Codec } from './g711.js';
 import type { PacedJob, PacingScheduler } from './pacer.js';
+import { LATE_SEND_THRESHOLD_MS, rtpPacketTotals } from './rtp-counters.js';
 import { RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.js';
 import { SilencePacketSource, type SilenceFormat } from './silence.js';
 
@@ -73,6 +74,8 @@ export class PromptPlayer implements PacedJob {
   #marker = true;
   /** The previous frame run was a prompt frame (a following prompt continues its talkspurt). */
   #lastWasPrompt = false;
+  /** The frame being run is more than LATE_SEND_THRESHOLD_MS behind its schedule. */
+  #late = false;
   /** RTP packets sent by this player (prompt frames and silence). */
   packetsSent = 0;
   /** Of which silence or comfort-noise packets. */
@@ -170,6 +173,7 @@ export class PromptPlayer implements PacedJob {
   /** PacedJob: sends (or, on hold, skips) one frame; returns the next frame's due time, or NaN when nothing is left. */
   run(now: number): number {
     let due = this.due;
+    this.#late = now - due > LATE_SEND_THRESHOLD_MS;
     if (now - due > MAX_CATCH_UP_MS) {
       // RFC 3550 §5.1: the timestamp "MUST increase linearly and monotonically with time": jump over the stall.
       this.#timestamp = (this.#timestamp + Math.round(((now - due) * SAMPLE_RATE) / 1000)) >>> 0;
@@ -219,6 +223,8 @@ export class PromptPlayer implements PacedJob {
         this.#seq = (this.#seq + 1) & 0xffff;
         this.#marker = false;
         this.packetsSent++;
+        rtpPacketTotals.sent++;
+        if (this.#late) rtpPacketTotals.sentLate++;
       } else this.framesWithoutRemote++;
     }
     this.#timestamp = (this.#timestamp + samples) >>> 0;

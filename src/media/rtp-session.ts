@@ -9,7 +9,12 @@ import { sharedPacingScheduler, type PacingScheduler } from './pacer.js';
 import { PromptPlayer, type PlayOptions, type PlayOutcome } from './player.js';
 import type { RtpPortAllocator } from './port-allocator.js';
 import type { RtpAudioSink } from './recorder.js';
+import { rtpPacketTotals } from './rtp-counters.js';
 import { RtpHeaderView, parseRtp } from './rtp-packet.js';
+import { RtpSequenceTracker } from './rtp-sequence.js';
+
+/** Sources (SSRCs) whose sequence numbers one session follows for loss counting; later ones are not followed. */
+const MAX_TRACKED_SOURCES = 8;
 
 export const RtpSessionOptionsSchema = z.object({
   /** Local address to bind (an IPv4 or IPv6 literal). */
@@ -94,6 +99,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   #latchedSsrc = -1;
   #recorder: RtpAudioSink | null = null;
   #closed = false;
+  /** Loss counting per SSRC; the last one used is kept at hand for the common single-source case. */
+  readonly #sequences = new Map<number, RtpSequenceTracker>();
+  #lastSsrc = -1;
+  #lastSequence: RtpSequenceTracker | null = null;
 
   private constructor(
     host: string,
@@ -204,10 +213,20 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return this.#closed ? 0 : this.#socket.getSendQueueCount();
   }
 
-  /** Stops playback, closes the sockets and gives the port back. Idempotent. */
+  /** Packets missing from the received sequence numbers so far, all sources of this session (RFC 3550 A.3). */
+  get packetsLost(): number {
+    let lost = 0;
+    for (const t of this.#sequences.values()) lost += t.lost;
+    return lost;
+  }
+
+  /** Stops playback, closes the sockets and gives the port back; adds this call's lost packets to the totals. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const lost = this.packetsLost;
+    rtpPacketTotals.lost += lost;
+    this.#logger?.info({ port: this.port, packetsReceived: this.stats.packetsReceived, packetsLost: lost, packetsSent: this.#player.packetsSent }, 'RTP session closed');
     this.#player.close();
     this.#recorder = null;
     this.#socket.close();
@@ -234,7 +253,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
     this.stats.packetsReceived++;
     this.stats.bytesReceived += msg.length;
+    rtpPacketTotals.received++;
     const ssrc = view.ssrc;
+    this.#trackSequence(ssrc, view.sequenceNumber);
     if (this.#symmetric && ssrc !== this.#latchedSsrc) this.#latch(rinfo, ssrc);
     const format = this.#format;
     if (format === null) {
@@ -260,6 +281,21 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       this.#inband.push(this.#inbandScratch.subarray(0, payload.length));
     }
   };
+
+  #trackSequence(ssrc: number, seq: number): void {
+    let tracker = this.#lastSsrc === ssrc ? this.#lastSequence : null;
+    if (tracker === null) {
+      tracker = this.#sequences.get(ssrc) ?? null;
+      if (tracker === null) {
+        if (this.#sequences.size >= MAX_TRACKED_SOURCES) return;
+        tracker = new RtpSequenceTracker();
+        this.#sequences.set(ssrc, tracker);
+      }
+      this.#lastSsrc = ssrc;
+      this.#lastSequence = tracker;
+    }
+    tracker.push(seq);
+  }
 
   /**
    * Symmetric RTP (RFC 4961 §3: "A device supports symmetric RTP if it selects, communicates, and uses IP

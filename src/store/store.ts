@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely';
 import { Migrator } from 'kysely';
 import pg from 'pg';
 import { z } from 'zod';
@@ -26,6 +26,8 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /** SQLite only: how long a writer waits for another process's lock, in ms (default 5000). */
   busyTimeoutMs?: number;
+  /** Called after every successful query with its duration in ms (metrics); must be cheap and must not throw. */
+  onQueryDuration?: (durationMs: number) => void;
 }
 
 const OptionsSchema = z.object({
@@ -37,7 +39,16 @@ const OptionsSchema = z.object({
     .optional(),
   poolSize: z.number().int().min(1).max(1000).optional(),
   busyTimeoutMs: z.number().int().min(0).optional(),
+  onQueryDuration: z.custom<(durationMs: number) => void>((v) => typeof v === 'function', { error: 'onQueryDuration must be a function' }).optional(),
 });
+
+/** Kysely's `log` option feeding `onQueryDuration` (successful queries only; errors are reported by the caller). */
+function queryLog(onQueryDuration: ((durationMs: number) => void) | undefined): ((event: LogEvent) => void) | undefined {
+  if (onQueryDuration === undefined) return undefined;
+  return (event) => {
+    if (event.level === 'query') onQueryDuration(event.queryDurationMillis);
+  };
+}
 
 /** The repositories, bound either to the store or to one of its transactions. */
 export interface Repositories {
@@ -121,7 +132,7 @@ function describeUrl(url: string): string {
   }
 }
 
-function openSqlite(url: string, busyTimeoutMs: number): Kysely<Database> {
+function openSqlite(url: string, busyTimeoutMs: number, log: ((event: LogEvent) => void) | undefined): Kysely<Database> {
   const rest = url.slice('sqlite:'.length).replace(/^\/\//, '');
   const memory = rest === ':memory:' || rest === '';
   let database: SqliteDatabase.Database;
@@ -135,13 +146,13 @@ function openSqlite(url: string, busyTimeoutMs: number): Kysely<Database> {
       cause: err,
     });
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }), ...(log ? { log } : {}) });
 }
 
 /** pg returns int8 (BIGINT, count(*)) as strings; every int8 the store holds is an epoch ms or a size. */
 const parseInt8 = (value: string): number => Number(value);
 
-function openPostgres(url: string, options: { schema?: string; poolSize?: number; logger?: Logger }): Kysely<Database> {
+function openPostgres(url: string, options: { schema?: string; poolSize?: number; logger?: Logger; log?: ((event: LogEvent) => void) | undefined }): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -165,6 +176,7 @@ function openPostgres(url: string, options: { schema?: string; poolSize?: number
               await connection.executeQuery(CompiledQuery.raw(`set search_path to "${schema}"`));
             },
     }),
+    ...(options.log ? { log: options.log } : {}),
   });
 }
 
@@ -228,10 +240,10 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   if (typeof url !== 'string') throw new StoreError('database url must be a string');
   if (url.startsWith('sqlite:')) {
     dialect = 'sqlite';
-    db = openSqlite(url, opts.busyTimeoutMs ?? 5000);
+    db = openSqlite(url, opts.busyTimeoutMs ?? 5000, queryLog(opts.onQueryDuration));
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';
-    db = openPostgres(url, { schema: opts.schema, poolSize: opts.poolSize, logger });
+    db = openPostgres(url, { schema: opts.schema, poolSize: opts.poolSize, logger, log: queryLog(opts.onQueryDuration) });
   } else {
     throw new StoreError(`database url must start with sqlite: or postgres:// (got "${url.slice(0, 40)}")`);
   }

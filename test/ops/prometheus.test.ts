@@ -97,7 +97,15 @@ test('series parse and move under a deposit, a refused call and a dial-in login'
     extra: declared.flatMap((name) => ['-set', name, String(values[name])]),
   });
   if (deposit.code !== 0) throw new Error(describeSipp(deposit));
-  await proc.waitForLog((l) => l.msg === 'deposit: message stored');
+  const stored = await proc.waitForLog((l) => l.msg === 'deposit: message stored');
+  // The call's RTP session has closed (its losses are in the totals) once it logged so.
+  expect(typeof stored.callId).toBe('string');
+  const depositRtp = await proc.waitForLog((l) => l.msg === 'RTP session closed' && l.callId === stored.callId);
+  expect(depositRtp.packetsLost).toBe(0);
+  const afterDeposit = await scrape();
+  // The pcap replay numbers its packets without a gap: loopback loses nothing.
+  expect(at(afterDeposit.samples, 'repondeur_rtp_packets_lost_total')).toBe(at(before.samples, 'repondeur_rtp_packets_lost_total'));
+  expect(at(afterDeposit.samples, 'repondeur_rtp_packets_received_total')).toBeGreaterThanOrEqual(at(before.samples, 'repondeur_rtp_packets_received_total') + 236);
   const refused = await runSipp({ scenario: 'deposit-refused.xml', target: `127.0.0.1:${proc.sipPort}`, service: '+33900000999', timeoutMs: 10000 });
   if (refused.code !== 0) throw new Error(describeSipp(refused));
   expect(refused.logs).toContain('final=404');
@@ -111,7 +119,8 @@ test('series parse and move under a deposit, a refused call and a dial-in login'
     timeoutMs: 90000,
   });
   if (login.code !== 0) throw new Error(describeSipp(login));
-  await proc.waitForLog((l) => l.msg === 'dial-in: PIN accepted');
+  const accepted = await proc.waitForLog((l) => l.msg === 'dial-in: PIN accepted');
+  const dialInRtp = await proc.waitForLog((l) => l.msg === 'RTP session closed' && l.callId === accepted.callId);
 
   const after = await scrape();
   expect(at(after.samples, 'repondeur_dialin_auth_total{outcome="login-pin"}')).toBe(at(before.samples, 'repondeur_dialin_auth_total{outcome="login-pin"}') + 1);
@@ -120,4 +129,43 @@ test('series parse and move under a deposit, a refused call and a dial-in login'
   expect(at(after.samples, 'repondeur_deposits_total{outcome="stored"}')).toBe(at(before.samples, 'repondeur_deposits_total{outcome="stored"}') + 1);
   expect(at(after.samples, 'repondeur_call_failures_total{cause="not_found"}')).toBe(at(before.samples, 'repondeur_call_failures_total{cause="not_found"}') + 1);
   expect(at(after.samples, 'repondeur_active_calls{kind="deposit"}')).toBe(0);
+
+  // Media and store series: read from plain counters at scrape time.
+  for (const name of ['repondeur_rtp_packets_received_total', 'repondeur_rtp_packets_sent_total', 'repondeur_rtp_packets_sent_late_total', 'repondeur_rtp_packets_lost_total', 'repondeur_dialin_pin_failures_total']) {
+    expect(after.types.get(name)).toBe('counter');
+    expect(after.samples.get(name)).toBeDefined();
+  }
+  expect(after.types.get('repondeur_store_query_seconds')).toBe('histogram');
+  // The deposit's pcap alone is 236 packets; both calls heard prompts.
+  const delta = (key: string): number => at(after.samples, key) - at(before.samples, key);
+  expect(delta('repondeur_rtp_packets_received_total')).toBeGreaterThanOrEqual(236 + Number(dialInRtp.packetsReceived));
+  expect(Number(dialInRtp.packetsReceived)).toBeGreaterThan(0);
+  expect(delta('repondeur_rtp_packets_sent_total')).toBeGreaterThanOrEqual(Number(depositRtp.packetsSent) + Number(dialInRtp.packetsSent));
+  expect(Number(dialInRtp.packetsSent)).toBeGreaterThan(0);
+  expect(at(after.samples, 'repondeur_rtp_packets_sent_late_total')).toBeLessThanOrEqual(at(after.samples, 'repondeur_rtp_packets_sent_total'));
+  // SIPp 3.6.1's play_dtmf numbers its PT 97 fillers two apart (measured: 1200, 1202, …): RFC 3550 A.3 counts
+  // those gaps as lost, so the dial-in's losses are what its session reported, not a loopback loss.
+  expect(at(after.samples, 'repondeur_rtp_packets_lost_total') - at(afterDeposit.samples, 'repondeur_rtp_packets_lost_total')).toBe(Number(dialInRtp.packetsLost));
+  expect(at(after.samples, 'repondeur_store_query_seconds_count')).toBeGreaterThan(at(before.samples, 'repondeur_store_query_seconds_count'));
+  expect(at(after.samples, 'repondeur_store_query_seconds_bucket{le="+Inf"}')).toBe(at(after.samples, 'repondeur_store_query_seconds_count'));
+  expect(at(after.samples, 'repondeur_store_query_seconds_sum')).toBeGreaterThan(0);
+  // The login typed the right PIN at once.
+  expect(at(after.samples, 'repondeur_dialin_pin_failures_total')).toBe(at(before.samples, 'repondeur_dialin_pin_failures_total'));
 }, 150000);
+
+test('each wrong PIN of a dial-in call counts once', async () => {
+  const before = await scrape();
+  const at = (s: Samples, key: string): number => s.get(key) ?? 0;
+  // Three wrong PINs for the demo line (maxFailures 5: the line is not locked afterwards).
+  const sipp = await runSipp({
+    scenario: 'dialin-wrong-pin.xml',
+    target: `127.0.0.1:${proc.sipPort}`,
+    service: '0033979947994',
+    extra: ['-key', 'caller', '0611223344'],
+    timeoutMs: 90000,
+  });
+  if (sipp.code !== 0) throw new Error(describeSipp(sipp));
+  const after = await scrape();
+  expect(at(after.samples, 'repondeur_dialin_pin_failures_total')).toBe(at(before.samples, 'repondeur_dialin_pin_failures_total') + 3);
+  expect(at(after.samples, 'repondeur_dialin_auth_total{outcome="refused-too-many-tries"}')).toBe(at(before.samples, 'repondeur_dialin_auth_total{outcome="refused-too-many-tries"}') + 1);
+}, 120000);

@@ -24,6 +24,8 @@ export interface DialInAuthenticatorOptions {
   now: () => number;
   caller?: string;
   remote?: string;
+  /** Called on each wrong line number or PIN (metrics). */
+  onWrongPin?: () => void;
 }
 
 export class DialInAuthenticator {
@@ -67,6 +69,7 @@ export class DialInAuthenticator {
       }
       if (number !== undefined && (await this.#refuseIfLocked(number))) return { kind: 'refused', reason: 'locked' };
       this.#o.logger.info({ line: number ?? typedLine, remote: this.#o.remote, tries }, 'dial-in: wrong line number or PIN');
+      this.#o.onWrongPin?.();
       voice.flushDigits();
       if (tries >= MAX_PIN_TRIES) {
         await voice.say(['pin_incorrect', 'too_many_attempts']);

@@ -25,6 +25,8 @@ export interface DialInContext {
   now?: () => number;
   /** How authentication ended (metrics): login by PIN or caller ID, or refusal after too many tries / locked. */
   onAuthOutcome?: (outcome: 'login-pin' | 'login-caller-id' | 'refused-too-many-tries' | 'refused-locked') => void;
+  /** Each wrong line number or PIN (metrics). */
+  onPinFailure?: () => void;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function runDialInFlow(ctx: DialInContext): Promise<void> {
       now,
       ...(ctx.caller !== undefined ? { caller: ctx.caller } : {}),
       ...(ctx.remote !== undefined ? { remote: ctx.remote } : {}),
+      ...(ctx.onPinFailure !== undefined ? { onWrongPin: ctx.onPinFailure } : {}),
     }).authenticate();
     ctx.onAuthOutcome?.(auth.kind === 'authenticated' ? (auth.by === 'pin' ? 'login-pin' : 'login-caller-id') : auth.reason === 'locked' ? 'refused-locked' : 'refused-too-many-tries');
     if (auth.kind === 'authenticated') {

@@ -9,6 +9,7 @@ import { PortsExhaustedError, RtpPortAllocator } from '../../../src/media/port-a
 import { RtpRecorder } from '../../../src/media/recorder.js';
 import { RtpHeaderView, parseRtp, writeRtpHeader } from '../../../src/media/rtp-packet.js';
 import { RtpSession, type DtmfEvent } from '../../../src/media/rtp-session.js';
+import { rtpPacketTotals } from '../../../src/media/rtp-counters.js';
 import { dtmfTone } from '../../../src/media/tones.js';
 import { decodeWav } from '../../../src/media/wav.js';
 
@@ -220,6 +221,35 @@ describe('RtpSession', () => {
     const wav = decodeWav(await readFile(res.path));
     expect(Array.from(wav.samples)).toEqual(payloads.flatMap((p) => Array.from(decodeG711('PCMA', p))));
     expect(session.stats).toMatchObject({ packetsReceived: 10, rtcp: 2, malformed: 2 });
+  });
+
+  test('process totals: packets received and sent, and per-source sequence gaps added as lost when the session closes', async () => {
+    const { session } = await openSession();
+    const peer = await udp();
+    const got = collect(peer);
+    session.configure({ codec: 'PCMA', payloadType: 8 });
+    const start = { ...rtpPacketTotals };
+    const silence = encodeG711('PCMA', new Int16Array(160));
+    // Source 1: 104 missing, 106 duplicated, 108 before 107. Source 2 wraps: 65534, 65535, 0, 2 (1 missing).
+    const one = [100, 101, 102, 103, 105, 106, 106, 108, 107, 109];
+    const two = [65534, 65535, 0, 2];
+    for (const seq of one) await send(peer, session.port, rtp(8, seq, seq * 160, 1, silence));
+    for (const seq of two) await send(peer, session.port, rtp(8, seq, seq * 160, 2, silence));
+    const sent = one.length + two.length;
+    for (let i = 0; session.stats.packetsReceived < sent && i < 1000; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(session.stats.packetsReceived).toBe(sent);
+    expect(rtpPacketTotals.received - start.received).toBe(sent);
+    expect(session.packetsLost).toBe(2);
+    expect(rtpPacketTotals.lost).toBe(start.lost); // added at close
+    expect(await session.play(new Int16Array(1600))).toBe('completed'); // 10 frames of 20 ms to the latched peer
+    expect(rtpPacketTotals.sent - start.sent).toBe(session.player.packetsSent);
+    expect(session.player.packetsSent).toBe(10);
+    expect(rtpPacketTotals.sentLate - start.sentLate).toBeLessThanOrEqual(10);
+    session.close();
+    session.close();
+    expect(rtpPacketTotals.lost - start.lost).toBe(2);
+    for (let i = 0; got.length < 10 && i < 1000; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(got).toHaveLength(10);
   });
 
   test('configure and setRemote refuse bad input precisely', async () => {

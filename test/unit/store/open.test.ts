@@ -23,6 +23,31 @@ describe('openStore', () => {
     expect((err as Error).message).not.toContain('secret');
   });
 
+  test.each(['sqlite', 'postgres'] as const)('%s: onQueryDuration gets the duration of every successful query, not of failed ones', async (engine) => {
+    const tdb = new TestDatabase(engine);
+    dbs.push(tdb);
+    const durations: number[] = [];
+    const store = await tdb.open({ onQueryDuration: (ms) => durations.push(ms) });
+    const afterOpen = durations.length;
+    expect(afterOpen).toBeGreaterThan(0); // the migrations' own queries
+    await store.lines.create({ number: freshLine() });
+    await store.lines.list();
+    expect(durations.length).toBeGreaterThanOrEqual(afterOpen + 2);
+    for (const ms of durations) expect(Number.isFinite(ms) && ms >= 0).toBe(true);
+    const beforeFailure = durations.length;
+    // (The driver's error may come from another realm than jest's: compare its message, not its class.)
+    const failure = await sql`selec 1`.execute(store.db).then(
+      () => 'no error',
+      (err: unknown) => String((err as { message?: unknown }).message),
+    );
+    expect(failure).toMatch(/syntax error/);
+    expect(durations.length).toBe(beforeFailure);
+  });
+
+  test('onQueryDuration must be a function', async () => {
+    await expect(openStore('sqlite::memory:', { onQueryDuration: 42 as unknown as () => void })).rejects.toThrow(/onQueryDuration must be a function/);
+  });
+
   test('sqlite::memory: works', async () => {
     const store = await openStore('sqlite::memory:');
     expect(store.dialect).toBe('sqlite');
