@@ -196,7 +196,9 @@ for (const viewport of VIEWPORTS) {
         const heard = await store.messages.get(ids[2]!);
         expect(heard.dir).toBe('old');
         expect(heard.heardAt).not.toBeNull();
-        expect(await page.getByTestId('unread-messages').textContent()).toBe('2');
+        // The unread count is redrawn once the page has the new list: wait for it, then read it.
+        await page.getByTestId('unread-messages').filter({ hasText: /^\s*2\s*$/ }).waitFor();
+        expect((await page.getByTestId('unread-messages').textContent())?.trim()).toBe('2');
         expect(await page.getByTestId('now-playing').textContent()).toContain('0:04');
 
         // Deleting asks in a real dialog: Escape cancels, the danger button deletes.
