@@ -45,7 +45,9 @@ function parsePrometheus(text: string): { samples: Samples; types: Map<string, s
       throw new Error(`line ${i + 1}: unknown comment ${line}`);
     } else if ((m = sampleRe.exec(line))) {
       const [, name, labels = '', value] = m;
-      if (!/^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/.test(value!)) throw new Error(`line ${i + 1}: bad value ${value}`);
+      // Prometheus reads values with Go's strconv.ParseFloat: Inf and NaN in any case (prom-client writes "Nan" for
+      // an event-loop percentile before its first sample).
+      if (!/^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?inf|nan)$/i.test(value!)) throw new Error(`line ${i + 1}: bad value ${value}`);
       const family = [...types.keys()].find((f) => name === f || (/^(histogram|summary)$/.test(types.get(f)!) && [`${f}_bucket`, `${f}_sum`, `${f}_count`].includes(name!)));
       if (!family) throw new Error(`line ${i + 1}: sample ${name} before its TYPE`);
       const key = `${name}${labels}`;
