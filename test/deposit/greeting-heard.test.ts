@@ -20,6 +20,7 @@ import { g711RoundTrip, type G711Codec } from '../helpers/rtp-peer.js';
 import { ROOT, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { TestUa, type InviteOptions, type TestCall } from '../helpers/test-ua.js';
 import { findExactly } from './audio.js';
+import { until } from '../helpers/wait.js';
 
 const RATE = 8000;
 const ms = (samples: number): number => (samples * 1000) / RATE;
@@ -130,14 +131,6 @@ async function call(to: string, codec: G711Codec, extra: Partial<InviteOptions> 
 }
 
 /** Polls every 100 ms (cheap enough for several calls at once) until `predicate` holds. */
-async function until(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Polls the store until the line holds a message; returns its messages. */
 async function messagesOf(line: string, timeoutMs: number): Promise<Message[]> {
   const end = Date.now() + timeoutMs;

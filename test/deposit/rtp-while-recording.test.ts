@@ -14,6 +14,7 @@ import { g711RoundTrip, type G711Codec, type ReceivedRtpPacket } from '../helper
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { TestUa, type TestCall } from '../helpers/test-ua.js';
 import { findExactly } from './audio.js';
+import { until } from '../helpers/wait.js';
 
 const RATE = 8000;
 const LINES: Record<G711Codec, string> = { PCMU: '+33912000031', PCMA: '+33912000032' };
@@ -72,14 +73,6 @@ function speech(samples: number, seed: number): Int16Array {
     const v = 5000 * Math.sin(2 * Math.PI * 330 * t + 3 * Math.sin(4 * t)) + 1800 * Math.sin(2 * Math.PI * 1510 * t) + 1000 * rand();
     return Math.round(v * Math.min(1, i / 400, (samples - 1 - i) / 400));
   });
-}
-
-async function until(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function messagesOf(line: string, timeoutMs: number): Promise<Message[]> {
