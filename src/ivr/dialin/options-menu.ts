@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { beep } from '../../media/tones.js';
-import { encodeWav } from '../../media/wav.js';
+import { encodeWav } from '../../shared/audio/wav.js';
 import type { GreetingKind } from '../../store/index.js';
 import type { MailboxSession } from './mailbox-session.js';
 
