@@ -12,7 +12,6 @@
  * most `maxTrackedSources` are tracked (the least recently seen one is forgotten first).
  * Time comes from an injectable Clock (milliseconds), so the logic is tested on a manual clock.
  */
-import { z } from 'zod';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AdmissionOptionsSchema, type AdmissionOptions } from '../shared/config.js';
 

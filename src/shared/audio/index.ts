@@ -1,4 +1,3 @@
-import { SAMPLE_RATE } from './sample-rate.js';
 export { decodeAudio } from './decode.js';
 export { encodeAudio } from './encode.js';
 export { durationMs, resample, toTelephonyPcm } from './resample.js';
