@@ -30,9 +30,17 @@ function expand(name: string): string[] {
   return [name.replace(/\.\*$/, '')];
 }
 
-/** The configuration keys named in a Markdown file: backticked dotted names whose first part is a section. */
+const DOTTED = /`([a-z][A-Za-z0-9]*(?:\.(?:[A-Za-z0-9*]+|\{[A-Za-z0-9, ]+\}))+)`/g;
+
+/**
+ * The configuration keys named in a Markdown file: backticked dotted names whose first part is a section, and the
+ * bare names listed after one (`lockout.maxFailures`, `windowSeconds` → lockout.windowSeconds).
+ */
 function keysNamed(markdown: string): string[] {
-  const names = [...markdown.matchAll(/`([a-z][A-Za-z0-9]*(?:\.(?:[A-Za-z0-9*]+|\{[A-Za-z0-9, ]+\}))+)`/g)].map((m) => m[1]!);
+  const names = [...markdown.matchAll(DOTTED)].map((m) => m[1]!);
+  for (const list of markdown.matchAll(/`([a-z][A-Za-z0-9]*)\.[A-Za-z0-9]+`((?:, `[a-z][A-Za-z0-9]*`)+)/g)) {
+    for (const bare of list[2]!.matchAll(/`([a-z][A-Za-z0-9]*)`/g)) names.push(`${list[1]}.${bare[1]}`);
+  }
   return names
     .flatMap(expand)
     .filter((name) => SECTIONS.includes(name.split('.')[0]!) && !/\.(ts|js|json|md|xml)$/.test(name) && !NOT_CONFIG_KEYS.has(name));
@@ -58,6 +66,11 @@ describe('configuration keys named in the docs', () => {
       'voicemail.silenceSeconds',
     ]);
     expect(keysNamed('`voicemail.lockout.*`')).toEqual(['voicemail.lockout']);
+    expect(keysNamed('| `retention.maxMessages`, `maxAgeDays`, `sweepIntervalSeconds` |')).toEqual([
+      'retention.maxMessages',
+      'retention.maxAgeDays',
+      'retention.sweepIntervalSeconds',
+    ]);
   });
 
   test.each(DOCS)('%s names only keys that exist', (file) => {
