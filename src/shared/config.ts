@@ -54,6 +54,7 @@ export const MwiOptionsSchema = z
   .strict()
   .refine((o) => o.minExpires <= o.maxExpires, { error: 'mwi.minExpires must not exceed mwi.maxExpires' });
 export type MwiOptions = z.input<typeof MwiOptionsSchema>;
+import { DialInKeysSchema } from './dialin-keys.js';
 
 /** The whole configuration, validated at start-up. Every key has a default in config/default.json. */
 export const ConfigSchema = z
@@ -146,6 +147,8 @@ export const ConfigSchema = z
     outbox: z.object({ leaseSeconds: z.number().int().min(240, 'must be at least 240 (twice the 2 min send time-out)') }).strict(),
     /** Message-waiting indication (RFC 3842 SUBSCRIBE/NOTIFY): subscription durations granted, seconds. */
     mwi: MwiOptionsSchema,
+    /** The dial-in menus' keys per menu and action (Asterisk's by default); see src/shared/dialin-keys.ts. */
+    dialin: z.object({ keys: DialInKeysSchema }).strict(),
   })
   .strict();
 
