@@ -33,7 +33,7 @@ export const OPERATOR_USAGE = `usage:
   repondeur ovh credential --line <number> [--app <applicationKey>] [--json]
   repondeur ovh revoke <consumerKey>
   repondeur outbox list [--status pending|failed|sent] [--line <number>] [--json]
-  repondeur outbox retry <job id> | --all          (failed notifications only)
+  repondeur outbox retry <job id> | --all          (failed or waiting notifications: due now)
   repondeur retention log [--line <number>] [--json]
 `;
 
@@ -286,8 +286,11 @@ const COMMANDS: Record<string, (inv: Invocation) => Promise<void>> = {
     expectPositionals(inv, 1);
     const id = inv.positionals[0];
     if ((id === undefined) === (inv.values.all !== true)) throw new UsageError('give one job id or --all');
-    const retried = await inv.store.outbox.retryFailed(Date.now(), id);
-    if (id !== undefined && retried.length === 0) throw new StoreError(`notification job ${id} does not exist or is not failed (only failed jobs can be retried)`);
+    const retried = await inv.store.outbox.retryNow(Date.now(), id);
+    if (id !== undefined && retried.length === 0) {
+      const job = await inv.store.outbox.get(id);
+      throw new StoreError(`notification job ${id} is ${job.status === 'sent' ? 'already sent' : 'being sent right now (its sender holds it)'}`);
+    }
     inv.io.out(`${retried.length} notification(s) due again now\n`);
   },
 
