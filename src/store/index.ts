@@ -23,3 +23,4 @@ export { OutboxRepository, type OutboxJob, type OutboxStatus } from './outbox.js
 export { RetentionLogRepository, type RetentionLogEntry, type RetentionRecord } from './retention-log.js';
 export { OvhConsumerKeyRepository, type OvhConsumerKey } from './ovh-consumer-keys.js';
 export type { Database, StoreDialect } from './tables.js';
+export { MwiContactRepository, MwiContactUriSchema, type MwiContact } from './mwi-contacts.js';

@@ -145,6 +145,22 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.alterTable('outbox').dropColumn('leased_until').execute();
       },
     },
+    // Unsolicited message-waiting NOTIFYs (Asterisk's `mailbox=` / `unsolicited_mwi`): the SIP URIs that get the
+    // line's counts on every change and at start, without subscribing (src/mwi/unsolicited-mwi.ts).
+    '0004_mwi_contacts': {
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema
+          .createTable('mwi_contacts')
+          .addColumn('line', 'text', (c) => c.notNull().references('lines.number').onDelete('cascade'))
+          .addColumn('uri', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('mwi_contacts_pk', ['line', 'uri'])
+          .execute();
+      },
+      async down(db: Kysely<any>): Promise<void> {
+        await db.schema.dropTable('mwi_contacts').ifExists().execute();
+      },
+    },
   };
 }
 

@@ -90,6 +90,14 @@ export interface Database {
   outbox: OutboxTable;
   retention_log: RetentionLogTable;
   ovh_consumer_keys: OvhConsumerKeysTable;
+  mwi_contacts: MwiContactsTable;
+}
+
+export interface MwiContactsTable {
+  line: string;
+  /** A SIP URI that receives the line's message-summary NOTIFYs unsolicited. */
+  uri: string;
+  created_at: number;
 }
 
 export interface OvhConsumerKeysTable {
