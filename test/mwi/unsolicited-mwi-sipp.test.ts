@@ -8,6 +8,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { describeSipp, runSipp, type SippResult } from '../helpers/sipp.js';
 import { sippPorts } from '../helpers/ports.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../../src/store/index.js';
 
 const DEMO = '+33912345678';
 const TOKEN = 'mwi-unsolicited-token';
@@ -75,3 +79,53 @@ describe('unsolicited MWI: a phone listed as the line’s contact gets NOTIFY on
     }
   }, 240000);
 });
+
+describe('unsolicited MWI at start', () => {
+  let server: ServerProcess | undefined;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('a line with a contact and a message announces 1/0 to it when the server starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'repondeur-mwi-start-'));
+    const phonePort = sippPorts().sip + 7;
+    const store = await openStore(`sqlite:${join(dir, 'repondeur.db')}`);
+    try {
+      await store.lines.ensure({ number: DEMO, routing: 'voicemail', pin: '1234', language: 'fr' });
+      await store.messages.create({ line: DEMO, caller: '+33612345678', callee: DEMO, durationMs: 1000, wav: silentWav() }, { notifications: [], maxMessages: 100 });
+      await store.mwiContacts.add(DEMO, `sip:desk@127.0.0.1:${phonePort}`);
+    } finally {
+      await store.close();
+    }
+    const abort = new AbortController();
+    const phone = runSipp({ target: '127.0.0.1:9', scenario: 'mwi-unsolicited-phone.xml', localPort: phonePort, calls: 1, timeoutMs: 60000, signal: abort.signal });
+    try {
+      server = await startServerProcess({}, { dir });
+      const r = await phone;
+      if (r.code !== 0) throw new Error(describeSipp(r));
+      expect(r.logs).toContain('NOTIFY active yes 1/0');
+    } finally {
+      abort.abort();
+      await phone.catch(() => undefined);
+    }
+  }, 90000);
+});
+
+/** One second of 8 kHz 16-bit mono silence as a WAV file. */
+function silentWav(): Buffer {
+  const data = Buffer.alloc(16000);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(8000, 24);
+  h.writeUInt32LE(16000, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
+}
