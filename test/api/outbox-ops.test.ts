@@ -41,6 +41,8 @@ describe.each(ENGINES)('outbox and retention log API on %s', (engine) => {
 
     // A waiting job is made due too; one held by a sender (claimed, lease running) is not: it would go out twice.
     await h.store.outbox.markRetry(a!, Date.now() + 3_600_000, 'connect ECONNREFUSED 127.0.0.1:25', 'relay');
+    const pendingView = await call(h.base, 'GET', `/api/v1/outbox?status=pending&line=${encodeURIComponent(line)}`, { token: OPERATOR_TOKEN });
+    expect(pendingView.json.find((j: { id: string }) => j.id === a)).toMatchObject({ deferredFor: 'relay', leasedUntilDatetime: null });
     const waiting = await call(h.base, 'POST', `/api/v1/outbox/${a}/retry`, { token: OPERATOR_TOKEN });
     expect(waiting.status).toBe(200);
     expect((await h.store.outbox.get(a!)).nextAttemptAt).toBeLessThanOrEqual(Date.now());

@@ -16,7 +16,16 @@ const RetentionQuery = z.strictObject({
 });
 
 export function jobView(j: OutboxJob) {
-  return { id: j.id, messageId: j.messageId, line: j.line, ...notificationView(j) };
+  return {
+    id: j.id,
+    messageId: j.messageId,
+    line: j.line,
+    ...notificationView(j),
+    /** Why a pending job waits: `relay` (unreachable: sent as soon as it answers again) or `reply` (a 4yz to it). */
+    deferredFor: j.status === 'pending' ? j.deferredFor : null,
+    /** Set while a sender holds the job (it is being sent): "retry now" leaves it alone until then. */
+    leasedUntilDatetime: j.leasedUntil === null ? null : iso(j.leasedUntil),
+  };
 }
 
 /** One notification of a message as the API shows it: recipient, status, attempts, last error. */
