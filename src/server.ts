@@ -24,6 +24,7 @@ import { ensureWritableDir } from './ops/storage-dir.js';
 import { collectEngineMetrics, createPrometheusMetrics, startEngineMetrics } from './metrics.js';
 import { readOutboxBacklog, readRetentionDeletions } from './ops/outbox-backlog.js';
 import { MwiNotifier } from './mwi/mwi-notifier.js';
+import { UnsolicitedMwi } from './mwi/unsolicited-mwi.js';
 import { userOf } from './ivr/call-target.js';
 
 export interface RunningServer {
@@ -96,11 +97,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
   const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
+  const mwiAccountHost = config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host);
   const mwi = new MwiNotifier({
     ua: sip,
     logger,
     options: config.mwi,
-    accountHost: config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host),
+    accountHost: mwiAccountHost,
     counts: (line) => store.messages.countByDir(line),
     lineOf: async (uri) => {
       const n = userOf(uri, config.voicemail.countryCode);
@@ -108,7 +110,20 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     },
   });
   sip.onSubscribe((req, source, tx) => mwi.handleSubscribe(req, source, tx));
-  store.events.on('mailboxChanged', (line: string) => mwi.mailboxChanged(line));
+  sip.onRegister((req, source, tx) => mwi.handleRegister(req, source, tx));
+  const unsolicitedMwi = new UnsolicitedMwi({
+    ua: sip,
+    logger,
+    accountHost: mwiAccountHost,
+    coalesceMs: config.mwi.coalesceMs ?? 100,
+    contacts: (line) => store.mwiContacts.list(line),
+    counts: (line) => store.messages.countByDir(line),
+  });
+  store.events.on('mailboxChanged', (line: string) => {
+    mwi.mailboxChanged(line);
+    unsolicitedMwi.mailboxChanged(line);
+  });
+  void unsolicitedMwi.start();
 
   worker.start();
   sweeper.start();
@@ -150,6 +165,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     async close() {
       await drain();
       await mwi.close();
+      await unsolicitedMwi.close();
       await sip.shutdown();
       await transport.stop();
       await api?.close();

@@ -50,6 +50,13 @@ export const MwiOptionsSchema = z
     defaultExpires: z.number().int().min(1).max(604800),
     /** Changes of one line within this many ms are sent as one NOTIFY. */
     coalesceMs: z.number().int().min(0).max(60000).default(100),
+    /**
+     * SIP sources (IP addresses: phones, or the proxy in front that authenticates them) allowed to SUBSCRIBE and to
+     * REGISTER. Empty (the default): any source may SUBSCRIBE — as any may call — and REGISTER is refused (405).
+     * Listed sources also get 200 to REGISTER (no binding kept: répondeur routes nothing to phones), which is what
+     * softphones whose MWI only subscribes after a successful registration (baresip) need.
+     */
+    trustedSources: z.array(z.string().min(1)).default([]),
   })
   .strict()
   .refine((o) => o.minExpires <= o.maxExpires, { error: 'mwi.minExpires must not exceed mwi.maxExpires' });

@@ -14,6 +14,7 @@ import { StoreMigrationProvider } from './migrations.js';
 import { OutboxRepository } from './outbox.js';
 import { OvhConsumerKeyRepository } from './ovh-consumer-keys.js';
 import { RetentionLogRepository } from './retention-log.js';
+import { MwiContactRepository } from './mwi-contacts.js';
 import { inTransaction, type Database, type StoreContext, type StoreDialect } from './tables.js';
 
 export interface OpenStoreOptions {
@@ -59,6 +60,7 @@ export interface Repositories {
   readonly outbox: OutboxRepository;
   readonly retentionLog: RetentionLogRepository;
   readonly ovhConsumerKeys: OvhConsumerKeyRepository;
+  readonly mwiContacts: MwiContactRepository;
 }
 
 function repositories(ctx: StoreContext): Repositories {
@@ -70,6 +72,7 @@ function repositories(ctx: StoreContext): Repositories {
     outbox: new OutboxRepository(ctx),
     retentionLog: new RetentionLogRepository(ctx),
     ovhConsumerKeys: new OvhConsumerKeyRepository(ctx),
+    mwiContacts: new MwiContactRepository(ctx),
   };
 }
 
@@ -90,6 +93,7 @@ export class Store implements Repositories {
   readonly outbox: OutboxRepository;
   readonly retentionLog: RetentionLogRepository;
   readonly ovhConsumerKeys: OvhConsumerKeyRepository;
+  readonly mwiContacts: MwiContactRepository;
   readonly #clock: () => number;
   /** 'mailboxChanged' (line): a message of the line was stored, moved, heard or deleted (read by MWI, src/mwi/). */
   readonly events = new EventEmitter();
@@ -108,6 +112,7 @@ export class Store implements Repositories {
     this.outbox = repos.outbox;
     this.retentionLog = repos.retentionLog;
     this.ovhConsumerKeys = repos.ovhConsumerKeys;
+    this.mwiContacts = repos.mwiContacts;
   }
 
   /** Runs `fn` in one transaction: its repositories commit together, or roll back together if `fn` throws. */
