@@ -8,7 +8,7 @@
  * session.setRemote(sdpAddress, sdpPort);                            // symmetric RTP re-latches on the first packet
  * session.configure({ codec: 'PCMA', payloadType: 8, ptimeMs: 20, telephoneEventPayloadTypes: [101] });
  * session.on('dtmf', ({ digit }) => abort.abort());                  // RFC 4733, or in-band when no PT declared
- * await session.play(decodeWav(buf).samples, { signal: abort.signal }); // 'completed' | 'aborted'
+ * await session.play(decodeWav(buf).samples, { signal: abort.signal }); // decodeWav: shared/audio/wav.ts
  * const rec = await RtpRecorder.create({ path: '/spool/x.wav' });
  * session.attachRecorder(rec);  … rec.msSinceVoice …  const { durationMs } = await rec.finish();
  * session.close();
