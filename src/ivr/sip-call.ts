@@ -7,7 +7,7 @@ import type { SipDialog } from '../sip/sip-dialog.js';
 import type { SipRequest } from '../sip/message.js';
 import type { NegotiatedMedia } from '../sip/sdp.js';
 import { readFile } from 'node:fs/promises';
-import { decodeWav, parseDtmfInfoBody, RtpRecorder, type RtpSession } from '../media/index.js';
+import { decodeWav, parseDtmfInfoBody, RtpRecorder, type PcmSource, type RtpSession } from '../media/index.js';
 import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
 
 /** A recording stops this long after its maximum length by the wall clock even when the audio is behind (caller stopped sending). */
@@ -102,7 +102,7 @@ export class SipCall implements Call {
     });
   }
 
-  async play(pcm: Int16Array, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
+  async play(pcm: PcmSource, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
     if (this.#ended) return 'hangup';
     if (opts.bargeIn && this.#digits.length > 0) return 'interrupted';
     const abort = new AbortController();
