@@ -47,6 +47,9 @@ class BenchServer {
       REPONDEUR_DATABASE_URL: `sqlite:${db}`,
       REPONDEUR_LOG_LEVEL: o.logLevel ?? 'warn',
       REPONDEUR_RETENTION_MAX_MESSAGES: '100000',
+      // The bench measures capacity: no cap on calls, no overload guard (they would refuse the rows beyond them).
+      REPONDEUR_ADMISSION_MAX_CALLS: '100000',
+      REPONDEUR_ADMISSION_MAX_EVENT_LOOP_DELAY_MS: '0',
     };
     const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'repondeur.js'), 'serve'], {
       cwd: ROOT,
