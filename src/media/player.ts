@@ -33,7 +33,7 @@ const MAX_CATCH_UP_MS = 1000;
 /**
  * Datagrams a player keeps for its prompt frames, reused in turn. Each frame is encoded into the next slot when it
  * is sent (not the whole prompt up front: an 11 s greeting would cost ~93 KB per call at 30 ms ptime), so a slot
- * is rewritten RING_SIZE frames later; past that many sends still queued in the socket a frame gets its own copy.
+ * is rewritten PROMPT_RING_SIZE frames later; past that many sends still queued in the socket a frame gets its own copy.
  */
 const PROMPT_RING_SIZE = 8;
 
