@@ -27,6 +27,8 @@ export interface EngineMetrics {
   memory: { rssBytes: number; heapUsedBytes: number; externalBytes: number; arrayBuffersBytes: number };
   /** CPU time used by the process since start, in microseconds. */
   cpu: { userMicros: number; systemMicros: number };
+  /** RTP packet totals since start (received, sent, sent more than LATE_SEND_THRESHOLD_MS after schedule, lost). */
+  rtp: RtpPacketTotals & { lateThresholdMs: number };
 }
 
 let loopDelay: IntervalHistogram | undefined;
@@ -56,6 +58,7 @@ export function collectEngineMetrics(): EngineMetrics {
     openUdpSockets: udp,
     memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers },
     cpu: { userMicros: cpu.user, systemMicros: cpu.system },
+    rtp: { ...rtpPacketTotals, lateThresholdMs: LATE_SEND_THRESHOLD_MS },
   };
 }
 

@@ -10,6 +10,8 @@ import type { Config } from './shared/config.js';
 import { SipTransport } from './sip/transport/transport.js';
 import { SipUserAgent } from './sip/user-agent.js';
 import { AdmissionControl } from './sip/admission.js';
+import { systemClock } from './shared/clock.js';
+import { EventLoopDelayMonitor } from './sip/loop-delay.js';
 import type { IncomingInvite } from './sip/incoming-invite.js';
 import { RtpPortAllocator } from './media/port-allocator.js';
 import { openStore, type Store } from './store/index.js';
@@ -92,7 +94,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     ...(config.sip.publicHost ? { advertisedHost: config.sip.publicHost } : {}),
   });
   await transport.start();
-  const admission = new AdmissionControl(config.admission);
+  const loopDelay = config.admission.maxEventLoopDelayMs > 0 ? new EventLoopDelayMonitor() : undefined;
+  const admission = new AdmissionControl(config.admission, systemClock, loopDelay);
   const sip = new SipUserAgent({ transport, logger, admission, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
   const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
@@ -170,6 +173,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       await transport.stop();
       await api?.close();
       sweeper.stop();
+      loopDelay?.stop();
       await worker.stop();
       await store.close();
       await spoolOwnership.release();

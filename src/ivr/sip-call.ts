@@ -7,7 +7,7 @@ import type { SipDialog } from '../sip/sip-dialog.js';
 import type { SipRequest } from '../sip/message.js';
 import type { NegotiatedMedia } from '../sip/sdp.js';
 import { readFile } from 'node:fs/promises';
-import { parseDtmfInfoBody, RtpRecorder, type RtpSession } from '../media/index.js';
+import { parseDtmfInfoBody, RtpRecorder, type PcmSource, type RtpSession } from '../media/index.js';
 import { decodeWav } from '../shared/audio/wav.js';
 import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
 import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
@@ -104,7 +104,7 @@ export class SipCall implements Call {
     });
   }
 
-  async play(pcm: Int16Array, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
+  async play(pcm: PcmSource, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
     if (this.#ended) return 'hangup';
     if (opts.bargeIn && this.#digits.length > 0) return 'interrupted';
     const abort = new AbortController();

@@ -35,7 +35,7 @@ export { RTP_HEADER_BYTES, RtpHeaderView, type RtpParseResult, parseRtp, seqDelt
 export { LATE_SEND_THRESHOLD_MS, type RtpPacketTotals, rtpPacketTotals } from './rtp-counters.js';
 export { RtpSequenceTracker } from './rtp-sequence.js';
 export { type PacedJob, PacingScheduler, PacingStats, type PacingStatsSnapshot, sharedPacingScheduler } from './pacer.js';
-export { type PlayOptions, type PlaybackFormat, PromptPlayer } from './player.js';
+export { type PcmSource, type PlayOptions, type PlaybackFormat, PromptPlayer } from './player.js';
 export { DEFAULT_COMFORT_NOISE_LEVEL_DBOV, type SilenceFormat, SilencePacketSource, g711SilencePayload } from './silence.js';
 export {
   type DtmfEvent,

@@ -23,6 +23,10 @@ export const AdmissionOptionsSchema = z
     maxCalls: z.number().int().min(1),
     /** Calls not yet ACKed at once, all sources. */
     maxHalfOpen: z.number().int().min(1),
+    /** New INVITEs are refused while the event loop's recent p99 delay (beyond its 10 ms sampling) exceeds this; 0: never. */
+    maxEventLoopDelayMs: z.number().min(0),
+    /** The event-loop guard only refuses calls while at least this many are up (a stall on a quiet server is not overload). */
+    eventLoopGuardMinCalls: z.number().int().min(0),
     /** Sources whose counters are kept at once (least recently seen forgotten first). */
     maxTrackedSources: z.number().int().min(16),
     /** A source not heard from this long, with no call in progress, is forgotten. */

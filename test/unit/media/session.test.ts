@@ -143,6 +143,25 @@ describe('RtpSession', () => {
     for (let k = 1; k < 7; k++) expect(got[k]!.at - t0).toBeGreaterThanOrEqual(20 * k - 2);
   });
 
+  test('player: several arrays play back to back as one prompt, frames spanning their boundaries', async () => {
+    const { session } = await openSession();
+    const peer = await udp();
+    const got = collect(peer);
+    session.setRemote('127.0.0.1', peer.address().port);
+    session.configure({ codec: 'PCMU', payloadType: 0, ptimeMs: 30 });
+    const pcm = Int16Array.from({ length: 1000 }, (_, i) => Math.round(5000 * Math.sin(i / 7)));
+    // 1000 samples cut at 100, 100 (an empty part) and 337: 5 frames of 240, the last one padded with silence.
+    const parts = [pcm.subarray(0, 100), pcm.subarray(100, 100), pcm.subarray(100, 337), pcm.subarray(337)];
+    expect(await session.play(parts)).toBe('completed');
+    await sleep(30);
+    expect(got.length).toBe(5);
+    expect(got.map((p) => p.marker)).toEqual([true, false, false, false, false]);
+    const sent = Buffer.concat(got.map((p) => p.payload));
+    expect(sent.subarray(0, 1000)).toEqual(Buffer.from(encodeG711('PCMU', pcm)));
+    expect(sent.subarray(1000).every((b) => b === 0xff)).toBe(true);
+    expect(await session.play([new Int16Array(0)])).toBe('completed'); // nothing to send
+  });
+
   test('player stops on abort and resolves "aborted"; queued prompts play in order', async () => {
     const scheduler = new PacingScheduler();
     const ports = new RtpPortAllocator(nextBase, (nextBase += 100) - 1);

@@ -112,6 +112,28 @@ describe('half-open INVITEs and global caps', () => {
     expect(ac.stats()).toMatchObject({ calls: 3, rejectedMaxCalls: 1, rejectedMaxHalfOpen: 1, accepted: 4 });
   });
 
+  test('overload guard: while the loop is late and enough calls are up, new INVITEs get 503 + Retry-After', () => {
+    let delayMs = 0;
+    const ac = new AdmissionControl(
+      { trustedSources: [], maxHalfOpenPerSource: 100, maxEventLoopDelayMs: 50, eventLoopGuardMinCalls: 2, retryAfterSeconds: 5 },
+      new ManualClock(),
+      { recentP99Ms: () => delayMs },
+    );
+    delayMs = 500;
+    // Below eventLoopGuardMinCalls a late loop refuses nobody (a stall on a quiet server is not overload).
+    const first = [ac.admitInvite(A), ac.admitInvite(B)];
+    expect(first.map((r) => r.kind)).toEqual(['accept', 'accept']);
+    expect(ac.admitInvite(A)).toEqual({ kind: 'reject', status: 503, reason: 'Service Unavailable (overloaded)', retryAfterSeconds: 5 });
+    delayMs = 50; // at the bound, not beyond it
+    expect(ac.admitInvite(A).kind).toBe('accept');
+    delayMs = 51;
+    expect(ac.admitInvite(B).kind).toBe('reject');
+    expect(ac.stats()).toMatchObject({ calls: 3, rejectedLoopDelay: 2 });
+    // 0 turns the guard off.
+    const off = new AdmissionControl({ trustedSources: [], maxEventLoopDelayMs: 0, eventLoopGuardMinCalls: 0 }, new ManualClock(), { recentP99Ms: () => 1e6 });
+    expect(off.admitInvite(A).kind).toBe('accept');
+  });
+
   test('options are validated', () => {
     expect(() => new AdmissionControl({ burst: 0 })).toThrow();
     expect(() => new AdmissionControl({ maxCalls: 10, maxHalfOpen: 20 })).toThrow(/maxHalfOpen/);
