@@ -8,7 +8,7 @@ import type { Peer, SipRequest, SipResponse } from './message.js';
 import { createResponse } from './response.js';
 import { UasDialogState, newTag } from './dialog.js';
 import { SipDialog, type DialogHost, type InviteResponder } from './sip-dialog.js';
-import { answerOffer, createOffer, type LocalMedia, type NegotiatedMedia } from './sdp.js';
+import { createOffer, type LocalMedia, type NegotiatedMedia, type OfferNegotiation } from './sdp.js';
 import { sdpOf } from './body.js';
 
 export class InviteStateError extends Error {
@@ -24,11 +24,23 @@ export class IncomingInvite extends EventEmitter {
   readonly #host: DialogHost;
   readonly #cseq: number;
   readonly #onDialog: (d: SipDialog) => void;
+  /** The INVITE's offer, negotiated once by the user agent before the application saw the call. */
+  readonly #negotiation: OfferNegotiation | undefined;
   #final = false;
   #cancelled = false;
 
-  constructor(request: SipRequest, source: Peer, tx: InviteResponder, cseq: number, host: DialogHost, logger: Logger, onDialog: (d: SipDialog) => void) {
+  constructor(
+    request: SipRequest,
+    source: Peer,
+    tx: InviteResponder,
+    cseq: number,
+    host: DialogHost,
+    logger: Logger,
+    onDialog: (d: SipDialog) => void,
+    negotiation?: OfferNegotiation,
+  ) {
     super();
+    this.#negotiation = negotiation;
     this.request = request;
     this.source = source;
     this.#tx = tx;
@@ -106,19 +118,12 @@ export class IncomingInvite extends EventEmitter {
    * §13.3.1.4: "If the UAS decides to accept the INVITE, it MUST respond with a 2xx ... If the INVITE request
    * contained an offer, and the UAS had not yet sent an answer, the 2xx MUST contain an answer. If the INVITE did
    * not contain an offer, the 2xx MUST contain an offer if the UAS had not yet sent an offer."
-   * Throws SdpNegotiationError when the offer has nothing we can use (the caller then rejects with 488).
+   * The offer was negotiated when the INVITE arrived (an unusable one got 488 then): here only our answer is written,
+   * with the address and port the application opened.
    */
   accept(local: LocalMedia): SipDialog {
-    let body: string;
-    let media: NegotiatedMedia | undefined;
-    const offer = this.offer;
-    if (offer !== undefined) {
-      const negotiated = answerOffer(offer, local);
-      body = negotiated.answer;
-      media = negotiated.media;
-    } else {
-      body = createOffer(local);
-    }
+    const media: NegotiatedMedia | undefined = this.#negotiation?.media;
+    const body = this.#negotiation ? this.#negotiation.answer(local) : createOffer(local);
     const res = createResponse(this.request, 200, 'OK', this.localTag);
     res.headers.append('Content-Type', 'application/sdp');
     res.body = Buffer.from(body);
@@ -129,7 +134,7 @@ export class IncomingInvite extends EventEmitter {
     const state = new UasDialogState(this.request, this.localTag, this.source, this.#cseq);
     const dialog = new SipDialog(state, this.#host, local, media, this.logger);
     this.#onDialog(dialog);
-    dialog.send2xx(this.#tx, res, this.#cseq, this.source, offer === undefined);
+    dialog.send2xx(this.#tx, res, this.#cseq, this.source, this.#negotiation === undefined);
     return dialog;
   }
 

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Clock, Timer } from './clock.js';
 import type { SipRequest, SipResponse, Peer } from './message.js';
-import { createResponse } from './response.js';
+import { createNotAcceptableHere, createResponse } from './response.js';
 import type { UasDialogState } from './dialog.js';
 import type { TimerValues } from './transactions/timers.js';
 import { answerOffer, createOffer, readAnswer, SdpNegotiationError, type LocalMedia, type NegotiatedMedia } from './sdp.js';
@@ -167,19 +167,18 @@ export class SipDialog extends EventEmitter {
       return;
     }
     if (offer !== undefined) {
+      let negotiated: { answer: string; media: NegotiatedMedia };
       try {
-        const { answer, media } = answerOffer(offer, this.#local);
-        body = answer;
-        this.#media = media;
-        this.emit('reoffer', media);
+        negotiated = answerOffer(offer, this.#local);
       } catch (err) {
-        const e = err as SdpNegotiationError;
+        if (!(err instanceof SdpNegotiationError)) throw err;
         // RFC 3261 §14.2: "If the UAS ... rejects the offer, it MUST ... return a 488 ... the session is unchanged."
-        const res = createResponse(req, 488, 'Not Acceptable Here');
-        res.headers.append('Warning', `${e.warnCode ?? 399} repondeur "${e.message}"`);
-        tx.respond(res);
+        tx.respond(createNotAcceptableHere(req, err));
         return;
       }
+      body = negotiated.answer;
+      this.#media = negotiated.media;
+      this.emit('reoffer', negotiated.media);
     } else {
       body = createOffer(this.#local);
       offeredInResponse = true;
