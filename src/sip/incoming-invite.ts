@@ -1,8 +1,7 @@
 /**
  * A dialog-creating INVITE waiting for the application's decision (RFC 3261 §13.3.1): ring, reject, redirect,
- * or accept with an SDP answer (or an offer when the INVITE had none). Emits 'cancel' when a CANCEL ends it first.
+ * or accept with an SDP answer (or an offer when the INVITE had none). `cancelled` tells when a CANCEL ended it first.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
 import type { Peer, SipRequest, SipResponse } from './message.js';
 import { createResponse } from './response.js';
@@ -15,7 +14,7 @@ export class InviteStateError extends Error {
   override name = 'InviteStateError';
 }
 
-export class IncomingInvite extends EventEmitter {
+export class IncomingInvite {
   readonly request: SipRequest;
   readonly source: Peer;
   readonly logger: Logger;
@@ -39,7 +38,6 @@ export class IncomingInvite extends EventEmitter {
     onDialog: (d: SipDialog) => void,
     negotiation?: OfferNegotiation,
   ) {
-    super();
     this.#negotiation = negotiation;
     this.request = request;
     this.source = source;
@@ -144,7 +142,6 @@ export class IncomingInvite extends EventEmitter {
     this.#cancelled = true;
     // §9.2: "the UAS ... SHOULD immediately respond to the INVITE with a 487 (Request Terminated)."
     this.#respond(createResponse(this.request, 487, 'Request Terminated', this.localTag));
-    this.emit('cancel');
     return true;
   }
 }

@@ -51,7 +51,6 @@ export type SubscribeHandler = (req: SipRequest, source: Peer, tx: { respond(res
 
 export declare interface SipUserAgent {
   on(event: 'invite', listener: (invite: IncomingInvite) => void): this;
-  on(event: 'info', listener: (dialog: SipDialog, req: SipRequest) => void): this;
 }
 
 /** The ticket of an INVITE when no admission control is configured. */
@@ -311,7 +310,6 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
       case 'INFO':
         respond(200, 'OK');
         dialog.emit('info', req);
-        this.emit('info', dialog, req);
         return;
       case 'OPTIONS':
         return respond(200, 'OK', this.#capabilities());
