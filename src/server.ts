@@ -5,8 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createLogger, type Logger } from './log.js';
-import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './shared/log.js';
+import type { Config } from './shared/config.js';
 import { SipTransport } from './sip/transport/transport.js';
 import { SipUserAgent } from './sip/user-agent.js';
 import { AdmissionControl } from './sip/admission.js';
@@ -21,9 +21,10 @@ import { NotificationWorker } from './notify/worker.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { createApiServer } from './api/server.js';
 import { ensureWritableDir } from './ops/storage-dir.js';
-import { createPrometheusMetrics } from './metrics.js';
+import { collectEngineMetrics, createPrometheusMetrics, startEngineMetrics } from './metrics.js';
 import { readOutboxBacklog, readRetentionDeletions } from './ops/outbox-backlog.js';
 import { MwiNotifier } from './mwi/mwi-notifier.js';
+import { UnsolicitedMwi } from './mwi/unsolicited-mwi.js';
 import { userOf } from './ivr/call-target.js';
 
 export interface RunningServer {
@@ -96,11 +97,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
   const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
+  const mwiAccountHost = config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host);
   const mwi = new MwiNotifier({
     ua: sip,
     logger,
     options: config.mwi,
-    accountHost: config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host),
+    accountHost: mwiAccountHost,
     counts: (line) => store.messages.countByDir(line),
     lineOf: async (uri) => {
       const n = userOf(uri, config.voicemail.countryCode);
@@ -108,14 +110,28 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     },
   });
   sip.onSubscribe((req, source, tx) => mwi.handleSubscribe(req, source, tx));
-  store.events.on('mailboxChanged', (line: string) => mwi.mailboxChanged(line));
+  sip.onRegister((req, source, tx) => mwi.handleRegister(req, source, tx));
+  const unsolicitedMwi = new UnsolicitedMwi({
+    ua: sip,
+    logger,
+    accountHost: mwiAccountHost,
+    coalesceMs: config.mwi.coalesceMs ?? 100,
+    contacts: (line) => store.mwiContacts.list(line),
+    counts: (line) => store.messages.countByDir(line),
+  });
+  store.events.on('mailboxChanged', (line: string) => {
+    mwi.mailboxChanged(line);
+    unsolicitedMwi.mailboxChanged(line);
+  });
+  void unsolicitedMwi.start();
 
   worker.start();
   sweeper.start();
   let api: FastifyInstance | undefined;
   let apiPort: number | undefined;
   if (config.api.enabled) {
-    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining }, prometheus: metrics.registry });
+    startEngineMetrics();
+    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining }, prometheus: metrics.registry, engineMetrics: collectEngineMetrics });
     await api.listen({ host: config.api.host, port: config.api.port });
     const addr = api.server.address();
     apiPort = typeof addr === 'object' && addr ? addr.port : config.api.port;
@@ -149,6 +165,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     async close() {
       await drain();
       await mwi.close();
+      await unsolicitedMwi.close();
       await sip.shutdown();
       await transport.stop();
       await api?.close();

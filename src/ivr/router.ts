@@ -2,17 +2,17 @@
  * Decides what an incoming INVITE is for and runs the matching flow: the dial-in menu, a deposit into a
  * voicemail-routed line, a redirect for a fax-routed line, or a refusal.
  */
-import type { Logger } from '../log.js';
-import type { CallMetricsSink } from '../metrics.js';
-import type { Config } from '../config/schema.js';
+import type { Logger } from '../shared/log.js';
+import type { CallMetricsSink } from './call-metrics.js';
+import type { Config } from '../shared/config.js';
 import type { Store } from '../store/index.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
 import { parseNameAddr, parseUri } from '../sip/headers.js';
 import { PortsExhaustedError, RtpSession, type RtpPortAllocator } from '../media/index.js';
 import type { PromptCatalog } from './prompts/catalog.js';
 import { isBusyReason, resolveCallTarget, type TargetLookup } from './call-target.js';
-import { toE164 } from './numbers.js';
-import { advertisedAddress } from '../net-address.js';
+import { toE164 } from '../shared/e164.js';
+import { advertisedAddress } from '../shared/net-address.js';
 import { configureSession, SipCall } from './sip-call.js';
 import { runDepositFlow } from './deposit/deposit-flow.js';
 import { runDialInFlow } from './dialin/dialin-flow.js';

@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { WAV_HEADER_BYTES, WAV_RIFF_SIZE_OFFSET, WavFormatError, isRiffWave, riffChunks, wavHeader } from './wav.js';
+import { WAV_HEADER_BYTES, WAV_RIFF_SIZE_OFFSET, WavFormatError, isRiffWave, riffChunks, wavHeader } from '../shared/audio/wav.js';
+import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
 /**
  * A 16-bit mono WAV written incrementally: the header goes first with zero sizes, sample batches are
@@ -33,12 +34,12 @@ export class WavSpoolWriter {
   }
 
   /** Starts creating (or truncating) `path` with the provisional header; appends may be queued at once. */
-  static start(path: string, sampleRate = 8000, fsync = true): WavSpoolWriter {
+  static start(path: string, sampleRate = SAMPLE_RATE, fsync = true): WavSpoolWriter {
     return new WavSpoolWriter(path, sampleRate, fsync);
   }
 
   /** Creates (or truncates) `path` and writes the provisional header; rejects when that fails. */
-  static async create(path: string, sampleRate = 8000, fsync = true): Promise<WavSpoolWriter> {
+  static async create(path: string, sampleRate = SAMPLE_RATE, fsync = true): Promise<WavSpoolWriter> {
     const writer = new WavSpoolWriter(path, sampleRate, fsync);
     await writer.ready;
     return writer;
@@ -156,7 +157,7 @@ export async function recoverSpooledWav(path: string): Promise<RecoveredWav> {
     await fh.read(head, 0, head.length, 0);
     if (!isRiffWave(head)) throw new WavFormatError(`${path}: not a RIFF/WAVE spool file`);
     let blockAlign = 2;
-    let sampleRate = 8000;
+    let sampleRate = SAMPLE_RATE;
     for (const { id, headerOffset: off, bodyOffset: dataAt, size: chunkSize } of riffChunks(head)) {
       if (id === 'fmt ' && off + 24 <= head.length) {
         sampleRate = head.readUInt32LE(off + 12) || sampleRate;

@@ -3,7 +3,7 @@
  * the line → subscriptions registry and sends a NOTIFY to every subscriber of a line when its counts change.
  */
 import { z } from 'zod';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { createResponse } from '../sip/response.js';
 import { getTag, parseCSeq } from '../sip/headers.js';
 import { dialogKey, newTag } from '../sip/dialog.js';
@@ -11,22 +11,8 @@ import type { Peer, SipRequest, SipResponse } from '../sip/message.js';
 import { ALLOWED_EVENTS } from '../sip/user-agent.js';
 import { SubscriptionDialog, type NotifyBody, type SubscriptionHost } from '../sip/subscription-dialog.js';
 import type { Folder } from '../store/schema.js';
+import { MwiOptionsSchema, type MwiOptions } from '../shared/config.js';
 import { MESSAGE_SUMMARY_EVENT, MESSAGE_SUMMARY_TYPE, countsFromFolders, messageAccount, messageSummaryBody } from './message-summary.js';
-
-export const MwiOptionsSchema = z
-  .object({
-    /** Shortest subscription accepted (423 Interval Too Brief with Min-Expires below it), seconds. */
-    minExpires: z.number().int().min(1).max(86400),
-    /** Longest subscription granted (longer requests are shortened), seconds. */
-    maxExpires: z.number().int().min(1).max(604800),
-    /** Granted when the SUBSCRIBE has no Expires (RFC 6665 §4.1.2.1: the event package's default; RFC 3842: 3600). */
-    defaultExpires: z.number().int().min(1).max(604800),
-    /** Changes of one line within this many ms are sent as one NOTIFY. */
-    coalesceMs: z.number().int().min(0).max(60000).default(100),
-  })
-  .strict()
-  .refine((o) => o.minExpires <= o.maxExpires, { error: 'mwi.minExpires must not exceed mwi.maxExpires' });
-export type MwiOptions = z.input<typeof MwiOptionsSchema>;
 
 /** What the notifier needs from the UA: the subscription host plus the response decoration (Contact, Allow). */
 export interface MwiUserAgent extends SubscriptionHost {
@@ -72,6 +58,30 @@ export class MwiNotifier {
     });
   }
 
+  /**
+   * A REGISTER (the UA's register handler): from a trusted source, 200 with the bindings echoed and none kept;
+   * otherwise not ours (false: the UA answers 405 as before).
+   */
+  handleRegister(req: SipRequest, source: Peer, tx: Tx): boolean {
+    if (!this.#opts.trustedSources.includes(source.address)) return false;
+    const requested = this.#requestedExpires(req);
+    const defaultExpires = requested === 'bad' || requested === undefined ? this.#opts.defaultExpires : requested;
+    const res = createResponse(req, 200, 'OK', getTag(req.headers.get('To') ?? '') ? undefined : newTag());
+    // RFC 3261 §10.3 step 8: "The registrar returns a 200 (OK) response. The response MUST contain Contact header
+    // field values enumerating all current bindings", each with its expires parameter — here the ones just sent.
+    for (const contact of req.headers.getAll('Contact').flatMap((c) => c.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/))) {
+      const value = contact.trim();
+      if (value === '' || value === '*') continue;
+      const own = /;\s*expires\s*=\s*(\d+)/i.exec(value);
+      const expires = Math.min(own ? Number(own[1]) : defaultExpires, this.#opts.maxExpires);
+      if (expires === 0) continue;
+      res.headers.append('Contact', `${value.replace(/;\s*expires\s*=\s*\d+/i, '')};expires=${expires}`);
+    }
+    tx.respond(res);
+    this.#deps.logger.info({ aor: req.headers.get('To'), source: source.address }, 'REGISTER accepted from a trusted MWI source (no binding kept)');
+    return true;
+  }
+
   /** The counts of `line` changed: its subscribers get a NOTIFY (after `coalesceMs`, once per burst). */
   mailboxChanged(line: string): void {
     if (this.#closed || !this.#byLine.has(line) || this.#pending.has(line)) return;
@@ -108,6 +118,10 @@ export class MwiNotifier {
     const toTag = getTag(req.headers.get('To') ?? '');
     const seq = parseCSeq(req.headers.get('CSeq') ?? '').seq;
     if (toTag) return this.#refresh(req, tx, requested, seq);
+    // Who may learn a line's counts: see "Message-waiting light" in README. RFC 6665 §4.2.1.1: "If the notifier
+    // is not authorized to process a subscription, it SHOULD respond with 403 (Forbidden)".
+    const trusted = this.#opts.trustedSources;
+    if (trusted.length > 0 && !trusted.includes(source.address)) return this.#respond(req, tx, 403, 'Forbidden', undefined);
     // RFC 6665 §4.2.1.1: "a notifier MAY respond with a 423 (Interval Too Brief) ... if the expiration interval is
     // greater than zero but smaller than the minimum allowed"; RFC 3261 §20.23 Min-Expires carries the minimum.
     if (requested !== undefined && requested > 0 && requested < this.#opts.minExpires) {

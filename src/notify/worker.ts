@@ -1,20 +1,21 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import { decodeWav } from '../media/wav.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
+import { decodeWav } from '../shared/audio/wav.js';
 import { NotFoundError, type OutboxJob, type Repositories, type VoicemailSettings } from '../store/index.js';
 import { retryDelayMs, DEFAULT_RETRY_POLICY } from './backoff.js';
 import { buildNotificationMail, senderFor, type Sender } from './compose.js';
-import { encodeAudioWhenFree } from './formats/encode-pool.js';
-import type { AudioFormat, EncodedAudio } from './formats/index.js';
+import { encodeAudioWhenFree } from '../shared/audio/encode-pool.js';
+import type { AudioFormat, EncodedAudio } from '../shared/audio/index.js';
 import {
   DEFAULT_SMTP_TIMEOUTS,
   EmlFileTransport,
   SmtpMailTransport,
   describeSendError,
   isPermanentRejection,
+  isReplyToThisMail,
   type MailTransport,
 } from './transports.js';
 
@@ -60,6 +61,11 @@ const OptionsSchema = z
       .strictObject({ baseMs: z.number().int().min(1), maxMs: z.number().int().min(1) })
       .refine((r) => r.baseMs <= r.maxMs, { error: 'retry.baseMs must not exceed retry.maxMs' })
       .default(() => ({ ...DEFAULT_RETRY_POLICY })),
+    /**
+     * While jobs wait for an unreachable relay, it is probed (connect, EHLO, QUIT) at most this often; once it
+     * answers they are all made due, instead of each waiting out its own back-off (up to an hour).
+     */
+    relayProbeIntervalMs: z.number().int().min(10).default(15_000),
     /** Right-hand side of Message-IDs (default: the domain of smtp.from). */
     messageIdHost: z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'messageIdHost must be a host name' }).optional(),
     /** Replaces the transport chosen from smtp.url (tests, other delivery means). */
@@ -93,8 +99,8 @@ export class NotificationWorker {
   readonly #messageIdHost: string;
   readonly #abort = new AbortController();
   #timer: NodeJS.Timeout | undefined;
-  /** Jobs this worker put in back-off after a transient failure, with the retry time it set. */
-  readonly #backedOff = new Map<string, number>();
+  /** When the relay was last probed (worker clock), while jobs wait for it. */
+  #lastProbeAt = -Infinity;
   #chain: Promise<unknown> = Promise.resolve();
   #active: Promise<unknown> | undefined;
   #again = false;
@@ -199,34 +205,52 @@ export class NotificationWorker {
   async #drain(): Promise<number> {
     const cache = new Map<string, Promise<Recording>>();
     let sent = 0;
+    let probed = false;
     for (let round = 0; !this.#abort.signal.aborted; round++) {
       if (round === MAX_ROUNDS_PER_RUN) {
         this.#again = true;
         break;
       }
       const jobs = await this.#o.store.outbox.claimDue(this.#o.clock(), this.#o.batchSize, this.#o.leaseMs);
-      if (jobs.length === 0) break;
-      for (const job of jobs) this.#backedOff.delete(job.id);
+      if (jobs.length === 0) {
+        // Nothing due: if mail waits for the relay, ask it once whether it is back (no mail is spent on the probe).
+        if (probed || !(await this.#relayIsBack())) break;
+        probed = true;
+        continue;
+      }
       const outcomes = await Promise.all(jobs.map((job) => this.#process(job, cache)));
       const sentNow = outcomes.filter((o) => o === 'sent').length;
       sent += sentNow;
-      // The relay accepts mail again: the jobs waiting out their back-off (up to an hour) are made due now, and the
-      // next round of this run takes them.
-      if (sentNow > 0 && this.#backedOff.size > 0) await this.#wakeBackedOff();
+      // The relay accepts mail again: the jobs waiting out their back-off because it was unreachable (up to an hour)
+      // are made due now, and the next round of this run takes them.
+      if (sentNow > 0) await this.#wakeDeferredForRelay('a mail was accepted');
     }
     return sent;
   }
 
-  async #wakeBackedOff(): Promise<void> {
-    const waiting = [...this.#backedOff];
-    this.#backedOff.clear();
+  /**
+   * Probes the relay when jobs wait for it (at most every `relayProbeIntervalMs`); when it answers, makes them due.
+   * A transport without a probe (.eml files, tests) never waits for a relay.
+   */
+  async #relayIsBack(): Promise<boolean> {
+    const probe = this.#transport.probe;
     const now = this.#o.clock();
-    let woken = 0;
-    for (const [id, nextAt] of waiting) {
-      if (nextAt <= now) continue;
-      if (await this.#o.store.outbox.wakeIfUnchanged(id, nextAt, now)) woken++;
+    if (probe === undefined || now - this.#lastProbeAt < this.#o.relayProbeIntervalMs) return false;
+    if (!(await this.#o.store.outbox.hasDeferredForRelay(now))) return false;
+    this.#lastProbeAt = now;
+    try {
+      await probe.call(this.#transport, AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#o.sendTimeoutMs)]));
+    } catch (err) {
+      this.#o.logger?.debug({ error: describeSendError(err) }, 'mail relay still unreachable');
+      return false;
     }
-    if (woken > 0) this.#o.logger?.info({ woken }, 'mail relay accepts again: jobs in back-off are due now');
+    return (await this.#wakeDeferredForRelay('the relay answers a probe')) > 0;
+  }
+
+  async #wakeDeferredForRelay(why: string): Promise<number> {
+    const woken = await this.#o.store.outbox.wakeDeferredForRelay(this.#o.clock());
+    if (woken > 0) this.#o.logger?.info({ woken, why }, 'mail relay is back: the jobs waiting for it are due now');
+    return woken;
   }
 
   async #process(job: OutboxJob, cache: Map<string, Promise<Recording>>): Promise<Outcome> {
@@ -284,8 +308,7 @@ export class NotificationWorker {
     if (isPermanentRejection(err)) return this.#fail(job, error, log);
     const delay = retryDelayMs(job.attempts, this.#o.retry);
     const nextAt = this.#o.clock() + delay;
-    await this.#o.store.outbox.markRetry(job.id, nextAt, error);
-    this.#backedOff.set(job.id, nextAt);
+    await this.#o.store.outbox.markRetry(job.id, nextAt, error, isReplyToThisMail(err) ? 'reply' : 'relay');
     log?.warn({ error, retryInMs: delay, recipient: job.recipient }, 'notification not sent; will retry');
     return 'retry';
   }

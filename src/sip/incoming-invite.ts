@@ -2,7 +2,7 @@
  * A dialog-creating INVITE waiting for the application's decision (RFC 3261 §13.3.1): ring, reject, redirect,
  * or accept with an SDP answer (or an offer when the INVITE had none). `cancelled` tells when a CANCEL ended it first.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Peer, SipRequest, SipResponse } from './message.js';
 import { createResponse } from './response.js';
 import { UasDialogState, newTag } from './dialog.js';

@@ -4,7 +4,7 @@ import { CompiledQuery, Kysely, SqliteDialect, sql, type LogEvent } from 'kysely
 import { Migrator } from 'kysely';
 import pg from 'pg';
 import { z } from 'zod';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { AuthFailureRepository } from './auth-failures.js';
 import { StoreError, parseOrThrow } from './errors.js';
 import { GreetingRepository } from './greetings.js';
@@ -15,6 +15,7 @@ import { StorePostgresDialect } from './postgres-introspector.js';
 import { OutboxRepository } from './outbox.js';
 import { OvhConsumerKeyRepository } from './ovh-consumer-keys.js';
 import { RetentionLogRepository } from './retention-log.js';
+import { MwiContactRepository } from './mwi-contacts.js';
 import { inTransaction, type Database, type StoreContext, type StoreDialect } from './tables.js';
 
 export interface OpenStoreOptions {
@@ -60,6 +61,7 @@ export interface Repositories {
   readonly outbox: OutboxRepository;
   readonly retentionLog: RetentionLogRepository;
   readonly ovhConsumerKeys: OvhConsumerKeyRepository;
+  readonly mwiContacts: MwiContactRepository;
 }
 
 function repositories(ctx: StoreContext): Repositories {
@@ -71,6 +73,7 @@ function repositories(ctx: StoreContext): Repositories {
     outbox: new OutboxRepository(ctx),
     retentionLog: new RetentionLogRepository(ctx),
     ovhConsumerKeys: new OvhConsumerKeyRepository(ctx),
+    mwiContacts: new MwiContactRepository(ctx),
   };
 }
 
@@ -91,6 +94,7 @@ export class Store implements Repositories {
   readonly outbox: OutboxRepository;
   readonly retentionLog: RetentionLogRepository;
   readonly ovhConsumerKeys: OvhConsumerKeyRepository;
+  readonly mwiContacts: MwiContactRepository;
   readonly #clock: () => number;
   /** 'mailboxChanged' (line): a message of the line was stored, moved, heard or deleted (read by MWI, src/mwi/). */
   readonly events = new EventEmitter();
@@ -109,6 +113,7 @@ export class Store implements Repositories {
     this.outbox = repos.outbox;
     this.retentionLog = repos.retentionLog;
     this.ovhConsumerKeys = repos.ovhConsumerKeys;
+    this.mwiContacts = repos.mwiContacts;
   }
 
   /** Runs `fn` in one transaction: its repositories commit together, or roll back together if `fn` throws. */

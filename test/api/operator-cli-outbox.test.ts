@@ -1,8 +1,8 @@
 /** `repondeur outbox list|retry` and `repondeur retention log` against a real store. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runOperatorCommand } from '../../src/cli/operator.js';
-import type { Config } from '../../src/config/schema.js';
-import { notificationsFor } from '../../src/notify/index.js';
+import type { Config } from '../../src/shared/config.js';
+import { notificationsFor } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
 import { ENGINES, PG_URL, TestDatabase, freshLine, testConfig, toneWav } from './harness.js';
 
@@ -47,14 +47,37 @@ describe.each(ENGINES)('operator CLI for the outbox and the retention log on %s'
     const retry = await run(config, 'outbox', 'retry', job!.id);
     expect(retry).toMatchObject({ code: 0, out: '1 notification(s) due again now\n' });
     expect((await store.outbox.get(job!.id)).status).toBe('pending');
+    await store.outbox.claimDue(Date.now(), 1, 600_000);
     const again = await run(config, 'outbox', 'retry', job!.id);
     expect(again.code).toBe(1);
-    expect(again.err).toMatch(/not failed/);
+    expect(again.err).toMatch(/being sent right now/);
     expect((await run(config, 'outbox', 'list', '--status', 'bogus')).code).toBe(2);
 
     await store.retentionLog.record([{ messageId: message.id, line, reason: 'keepMessage' }]);
     const log = await run(config, 'retention', 'log', '--line', line, '--json');
     expect(log.code).toBe(0);
     expect(JSON.parse(log.out)).toEqual([expect.objectContaining({ messageId: message.id, reason: 'keepMessage' })]);
+  });
+
+  test('mwi add, list and remove the unsolicited MWI contacts of a line', async () => {
+    const line = freshLine();
+    await store.lines.create({ number: line });
+    const uri = 'sip:phone@192.0.2.10:5062';
+    const added = await run(config, 'mwi', 'add', line, uri);
+    expect(added.code).toBe(0);
+    expect(added.out).toContain(uri);
+    expect((await run(config, 'mwi', 'add', line, uri)).code).toBe(1);
+    expect((await run(config, 'mwi', 'add', line, 'mailto:a@b')).code).not.toBe(0);
+    expect((await run(config, 'mwi', 'add', line)).code).toBe(2);
+    const list = await run(config, 'mwi', 'list', '--line', line, '--json');
+    expect(JSON.parse(list.out)).toEqual([expect.objectContaining({ line, uri })]);
+    expect((await run(config, 'mwi', 'list', '--line', line)).out).toContain('CONTACT');
+    expect((await run(config, 'mwi', 'remove', line, uri)).code).toBe(0);
+    expect((await run(config, 'mwi', 'remove', line, uri)).code).toBe(1);
+    expect(await store.mwiContacts.list(line)).toEqual([]);
+    // A removed line takes its contacts with it.
+    await store.mwiContacts.add(line, uri);
+    await store.lines.delete(line);
+    expect(await store.mwiContacts.list()).not.toContainEqual(expect.objectContaining({ line }));
   });
 });

@@ -1,5 +1,6 @@
 import type { Language, Store, VoicemailSettings } from '../../src/store/index.js';
-import { NotificationWorker, notificationsFor, type NotificationWorkerOptions } from '../../src/notify/index.js';
+import { NotificationWorker, type NotificationWorkerOptions } from '../../src/notify/index.js';
+import { notificationsFor } from '../../src/store/index.js';
 import { TestDatabase, TestSmtpServer, freePort, freshLine, toneWav, type Engine } from './harness.js';
 
 /** 2025-03-14 08:26:00 UTC = 09:26 in Paris (CET). */

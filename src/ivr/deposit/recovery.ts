@@ -4,13 +4,15 @@
  */
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../log.js';
-import { decodeWav, recoverSpooledWav } from '../../media/index.js';
+import type { Config } from '../../shared/config.js';
+import type { Logger } from '../../shared/log.js';
+import { recoverSpooledWav } from '../../media/index.js';
+import { decodeWav } from '../../shared/audio/wav.js';
 import type { Store } from '../../store/index.js';
 import { DepositSpool, spoolDir } from './spool.js';
 import { OWNER_FILE, type SpoolOwnership } from './spool-owner.js';
 import { samplesToMs, storeDepositedMessage } from './store-message.js';
+import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
 
 export interface RecoverSpoolOptions {
   store: Store;
@@ -119,7 +121,7 @@ async function recoverOne(spool: DepositSpool, hasSidecar: boolean, hasWav: bool
     sidecar = await spool.readSidecar();
     await recoverSpooledWav(spool.wavPath);
     const wav = decodeWav(await readFile(spool.wavPath));
-    if (wav.sampleRate !== 8000) throw new Error(`spool WAV is ${wav.sampleRate} Hz, 8000 expected`);
+    if (wav.sampleRate !== SAMPLE_RATE) throw new Error(`spool WAV is ${wav.sampleRate} Hz, ${SAMPLE_RATE} expected`);
     samples = wav.samples;
   } catch (err) {
     log.error({ err: (err as Error).message }, 'spool: unreadable deposit deleted');

@@ -2,15 +2,13 @@
  * Turns recorded samples into a stored message: the WAV, the e-mail notifications of the mailbox and the
  * retention limit, in one store transaction. Shared by the live deposit flow and spool recovery.
  */
-import { encodeWav } from '../../media/index.js';
-import { notificationsFor } from '../../notify/recipients.js';
-import type { Line, Store } from '../../store/index.js';
+import { encodeWav } from '../../shared/audio/wav.js';
+import { notificationsFor, type Line, type Store } from '../../store/index.js';
 import type { SpoolSidecar } from './spool.js';
+import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
 
 /** What `messages.caller` holds when the caller withheld his number (the column is never empty). */
 export const ANONYMOUS_CALLER = 'anonymous';
-
-export const SAMPLE_RATE = 8000;
 
 /** Milliseconds of `samples` 8 kHz samples, rounded. */
 export function samplesToMs(samples: number): number {

@@ -4,7 +4,7 @@ import {
   type AudioFormat,
   type Notification,
   type VoicemailSettings,
-} from '../store/index.js';
+} from './schema.js';
 
 /** Server-wide fallbacks for what a mailbox's settings leave out. */
 export interface NotificationDefaults {
@@ -12,7 +12,8 @@ export interface NotificationDefaults {
 }
 
 /**
- * The e-mail notifications to enqueue with a new message of a mailbox (pass them to `messages.create`): one per
+ * The outbox rows of a new message, computed by the store's side of the deposit (no layer above needs the mailer
+ * for it). The e-mail notifications to enqueue with a new message of a mailbox (pass them to `messages.create`): one per
  * redirection address — `attachment` ones carry the recording in the mailbox's `audioFormat`, `simple` ones only
  * the text. Addresses are de-duplicated case-insensitively (first occurrence wins) and capped at
  * {@link MAX_REDIRECTION_EMAILS}.
