@@ -8,7 +8,6 @@ import type { Config } from '../shared/config.js';
 import type { Store } from '../store/index.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
 import { parseNameAddr, parseUri } from '../sip/headers.js';
-import { SdpNegotiationError } from '../sip/sdp.js';
 import { PortsExhaustedError, RtpSession, type RtpPortAllocator } from '../media/index.js';
 import type { PromptCatalog } from './prompts/catalog.js';
 import { isBusyReason, resolveCallTarget, type TargetLookup } from './call-target.js';
@@ -148,17 +147,8 @@ export class CallRouter {
     }
     try {
       if (invite.cancelled) return;
-      let dialog;
-      try {
-        dialog = invite.accept({ address: this.#mediaAddress, port: session.port, sessionId: String(Date.now()), sessionVersion: 1 });
-      } catch (err) {
-        if (err instanceof SdpNegotiationError) {
-          invite.reject(488, 'Not Acceptable Here', { Warning: `${err.warnCode} repondeur "${err.message}"` });
-          this.#deps.metrics?.callFailed('sdp');
-          return;
-        }
-        throw err;
-      }
+      // The user agent negotiated the offer before emitting the INVITE (an unusable one got its 488 there).
+      const dialog = invite.accept({ address: this.#mediaAddress, port: session.port, sessionId: String(Date.now()), sessionVersion: 1 });
       const kind = target.kind === 'dialin' ? 'dialin' : 'deposit';
       this.#deps.metrics?.callStarted(kind);
       try {

@@ -12,9 +12,9 @@ import { decodeWav } from '../shared/audio/wav.js';
 import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
 import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
-/** A recording stops this long after its maximum length by the wall clock even when the audio is behind (caller stopped sending). */
 /** After a hang-up, how long the recording still takes the audio that was sent before the BYE. */
 const HANGUP_DRAIN_MS = 200;
+/** A recording stops this long after its maximum length by the wall clock even when the audio is behind (caller stopped sending). */
 const RECORD_BACKSTOP_MS = 2000;
 /**
  * Audio batched in memory between two spool writes: 1 s keeps the write rate at one per call per second

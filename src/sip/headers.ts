@@ -220,9 +220,41 @@ export function formatNameAddr(na: NameAddr): string {
   return `${name}<${na.uri}>${formatParams(na.params)}`;
 }
 
-/** The `tag` parameter of a From or To value (RFC 3261 §19.3), or undefined. */
-export function getTag(value: string): string | undefined {
-  return parseNameAddr(value).params.get('tag') ?? undefined;
+/**
+ * The `tag` parameter of a From or To value (RFC 3261 §19.3), or undefined. Only header parameters count: those
+ * after the closing ">" of a name-addr, or after the URI of an addr-spec (§20.10: an addr-spec with ";" in it must
+ * use angle brackets, so any ";" there starts a header parameter). Quoted display names may contain "<" and are
+ * skipped. Never throws: the parser has already checked From and To, and transaction matching must not fail on them.
+ */
+export function getTag(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let i = 0;
+  let params = value;
+  for (; i < value.length; i++) {
+    const c = value[i];
+    if (c === '"') {
+      for (i++; i < value.length && value[i] !== '"'; i++) if (value[i] === '\\') i++;
+    } else if (c === '<') {
+      const close = value.indexOf('>', i);
+      params = close < 0 ? '' : value.slice(close + 1);
+      break;
+    } else if (c === ';') {
+      params = value.slice(i);
+      break;
+    }
+  }
+  if (i === value.length) return undefined;
+  return findParam(params, 'tag');
+}
+
+/** Value of `;name=value` in a parameter list (name compared case-insensitively); '' for a flag; never throws. */
+export function findParam(params: string, name: string): string | undefined {
+  for (const part of params.split(';')) {
+    const eq = part.indexOf('=');
+    const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (key === name) return eq < 0 ? '' : part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /** RFC 3261 §20.16: CSeq = "CSeq" HCOLON 1*DIGIT LWS Method */

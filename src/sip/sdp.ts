@@ -81,7 +81,7 @@ function answerDirection(offered: Direction): Direction {
 }
 
 function audioDescription(
-  local: LocalMedia,
+  port: number,
   codecPts: Array<[number, G711]>,
   tePts: number[],
   direction: Direction,
@@ -98,7 +98,7 @@ function audioDescription(
   for (const pt of cn) rtp.push({ payload: pt, codec: 'CN', rate: 8000 });
   const m: MediaDescription = {
     type: 'audio',
-    port: local.port,
+    port,
     protocol: 'RTP/AVP',
     payloads: [...codecPts.map(([pt]) => pt), ...tePts, ...cn].join(' '),
     rtp,
@@ -124,7 +124,7 @@ function session(local: LocalMedia, media: MediaDescription[]): string {
 
 /** Our offer, for an INVITE that came without one (RFC 3261 §13.2.1 / §13.3.1: offer in the 2xx, answer in the ACK). */
 export function createOffer(local: LocalMedia): string {
-  return session(local, [audioDescription(local, [[0, 'PCMU'], [8, 'PCMA']], [DEFAULT_TELEPHONE_EVENT_PT], 'sendrecv', 20)]);
+  return session(local, [audioDescription(local.port, [[0, 'PCMU'], [8, 'PCMA']], [DEFAULT_TELEPHONE_EVENT_PT], 'sendrecv', 20)]);
 }
 
 function parse(sdp: string): SessionDescription {
@@ -147,8 +147,16 @@ function connectionAddress(m: MediaDescription, s: SessionDescription): string {
   return String(ip).split('/')[0]!;
 }
 
+/** An offer negotiated once (RFC 3264 §6): what both sides agreed on, and our answer for whatever port we open. */
+export interface OfferNegotiation {
+  readonly media: NegotiatedMedia;
+  /** Our answer SDP with `local`'s address, port and o= line. */
+  answer(local: LocalMedia): string;
+}
+
 /**
- * Builds our answer to an offer (RFC 3264 §6) and the media parameters both sides agreed on.
+ * Negotiates an offer (RFC 3264 §6): the media parameters both sides agree on, and our answer, written once we
+ * know the local address and port. Throws SdpNegotiationError when nothing in the offer is usable (488).
  *
  * §6: "The answer MUST contain exactly the same number of "m=" lines as the offer." A stream we reject is answered
  * with port zero (§6: "An offered stream MAY be rejected in the answer, for any reason. If a stream is rejected,
@@ -158,10 +166,12 @@ function connectionAddress(m: MediaDescription, s: SessionDescription): string {
  * is willing to both send and receive, from amongst those listed in the offer." We pick the first G.711 codec in
  * the offerer's order of preference and answer with it alone (plus telephone-event with the offered payload types).
  */
-export function answerOffer(offerSdp: string, local: LocalMedia): { answer: string; media: NegotiatedMedia } {
+export function negotiateOffer(offerSdp: string): OfferNegotiation {
   const offer = parse(offerSdp);
   let chosen: NegotiatedMedia | undefined;
   const answered: MediaDescription[] = [];
+  /** The m= section we answer with our port (every other one is rejected with port 0). */
+  let chosenIndex = -1;
   for (const m of offer.media) {
     const payloads = String(m.payloads ?? '').split(/\s+/).filter(Boolean).map(Number);
     const rejected: MediaDescription = { type: m.type, port: 0, protocol: m.protocol, payloads: String(payloads[0] ?? 0), rtp: [], fmtp: [] };
@@ -194,7 +204,8 @@ export function answerOffer(offerSdp: string, local: LocalMedia): { answer: stri
       direction,
       ...(cnPt === undefined ? {} : { comfortNoisePayloadType: cnPt }),
     };
-    answered.push(audioDescription(local, [[pt, codec]], tePts, direction, m.ptime ? ptime : undefined, cnPt));
+    chosenIndex = answered.length;
+    answered.push(audioDescription(0, [[pt, codec]], tePts, direction, m.ptime ? ptime : undefined, cnPt));
   }
   if (!chosen) {
     const audio = offer.media.some((m) => m.type === 'audio' && m.port !== 0);
@@ -202,7 +213,16 @@ export function answerOffer(offerSdp: string, local: LocalMedia): { answer: stri
       ? new SdpNegotiationError('no common codec: we accept PCMU/8000 and PCMA/8000 over RTP/AVP', 305)
       : new SdpNegotiationError('no audio stream offered', 304);
   }
-  return { answer: session(local, answered), media: chosen };
+  return {
+    media: chosen,
+    answer: (local) => session(local, answered.map((m, i) => (i === chosenIndex ? { ...m, port: local.port } : m))),
+  };
+}
+
+/** {@link negotiateOffer} and the answer for `local` in one step (a re-INVITE, whose port is already open). */
+export function answerOffer(offerSdp: string, local: LocalMedia): { answer: string; media: NegotiatedMedia } {
+  const negotiated = negotiateOffer(offerSdp);
+  return { answer: negotiated.answer(local), media: negotiated.media };
 }
 
 /**

@@ -10,12 +10,12 @@ import type { Logger } from '../shared/log.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { randomUUID } from 'node:crypto';
 import { Headers, createRequest, type Peer, type SipMessage, type SipRequest, type SipResponse, type TransportName } from './message.js';
-import { createResponse } from './response.js';
+import { createNotAcceptableHere, createResponse } from './response.js';
 import { getTag, parseCSeq, parseUri } from './headers.js';
 import { dialogKey, newTag, type UasDialogState } from './dialog.js';
 import { SipDialog, type DialogHost } from './sip-dialog.js';
 import { IncomingInvite } from './incoming-invite.js';
-import { answerOffer, SdpNegotiationError } from './sdp.js';
+import { negotiateOffer, SdpNegotiationError, type OfferNegotiation } from './sdp.js';
 import { sdpOf } from './body.js';
 import { resolveTimers, type TimerValues } from './transactions/timers.js';
 import { TransactionLayer } from './transactions/transaction-layer.js';
@@ -52,7 +52,6 @@ export type SubscribeHandler = (req: SipRequest, source: Peer, tx: { respond(res
 
 export declare interface SipUserAgent {
   on(event: 'invite', listener: (invite: IncomingInvite) => void): this;
-  on(event: 'info', listener: (dialog: SipDialog, req: SipRequest) => void): this;
 }
 
 /** The ticket of an INVITE when no admission control is configured. */
@@ -220,13 +219,15 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
     } catch (err) {
       return respond(400, `Bad Request (${(err as Error).message})`.slice(0, 120));
     }
+    let negotiation: OfferNegotiation | undefined;
     if (offer !== undefined) {
-      // Check the offer before the application spends an RTP port on it (§13.3.1.3 / RFC 3264 §6: 488).
+      // The offer is negotiated once, here, before the application spends an RTP port on it; `accept` only writes
+      // the answer. §13.3.1.3 / RFC 3264 §6: an offer we cannot take gets 488.
       try {
-        answerOffer(offer, { address: '0.0.0.0', port: 9, sessionId: '0', sessionVersion: 0 });
+        negotiation = negotiateOffer(offer);
       } catch (err) {
-        const e = err as SdpNegotiationError;
-        return respond(488, 'Not Acceptable Here', { Warning: `${e.warnCode ?? 399} repondeur "${e.message}"`, Accept: 'application/sdp' });
+        if (!(err instanceof SdpNegotiationError)) throw err;
+        return tx.respond(createNotAcceptableHere(req, err, newTag()));
       }
     }
     const ticket = this.#admitInvite(req, source, respond);
@@ -240,7 +241,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
       // Half-open until the ACK of our 2xx; a call until the dialog ends (BYE, or BYE after 64*T1 without ACK).
       d.once('ack', () => ticket.confirm());
       d.once('terminated', () => ticket.end());
-    });
+    }, negotiation);
     this.#invites.set(tx, invite);
     tx.subscribe({
       onTerminated: () => {
@@ -312,7 +313,6 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
       case 'INFO':
         respond(200, 'OK');
         dialog.emit('info', req);
-        this.emit('info', dialog, req);
         return;
       case 'OPTIONS':
         return respond(200, 'OK', this.#capabilities());

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, sql, type LogEvent } from 'kysely';
 import { Migrator } from 'kysely';
 import pg from 'pg';
 import { z } from 'zod';
@@ -11,6 +11,7 @@ import { GreetingRepository } from './greetings.js';
 import { LineRepository } from './lines.js';
 import { MessageRepository } from './messages.js';
 import { StoreMigrationProvider } from './migrations.js';
+import { StorePostgresDialect } from './postgres-introspector.js';
 import { OutboxRepository } from './outbox.js';
 import { OvhConsumerKeyRepository } from './ovh-consumer-keys.js';
 import { RetentionLogRepository } from './retention-log.js';
@@ -172,7 +173,8 @@ function openPostgres(url: string, options: { schema?: string; poolSize?: number
   pool.on('error', (err) => options.logger?.warn({ err }, 'PostgreSQL idle client error'));
   const schema = options.schema;
   return new Kysely<Database>({
-    dialect: new PostgresDialect({
+    // Its introspector reads only the store's schema: Kysely's own fails when another schema is dropped meanwhile.
+    dialect: new StorePostgresDialect({
       pool,
       onCreateConnection:
         schema === undefined

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { parse } from 'sdp-transform';
-import { answerOffer, createOffer, readAnswer, SdpNegotiationError } from '../../../src/sip/sdp.js';
+import { answerOffer, createOffer, negotiateOffer, readAnswer, SdpNegotiationError } from '../../../src/sip/sdp.js';
+import { createNotAcceptableHere } from '../../../src/sip/response.js';
 import { sdpOf, SipBodyError } from '../../../src/sip/body.js';
 import { createRequest, Headers } from '../../../src/sip/message.js';
 
@@ -61,6 +62,31 @@ describe('SDP offer/answer (RFC 3264)', () => {
     expect(err).toBeInstanceOf(SdpNegotiationError);
     expect((err as SdpNegotiationError).warnCode).toBe(code);
     expect((err as Error).message).toMatch(message);
+  });
+
+  test('an offer is negotiated once; the answer is written later for the port opened meanwhile', () => {
+    const n = negotiateOffer(offer('m=video 5000 RTP/AVP 96\r\nm=audio 4000 RTP/AVP 8 101\r\n', 'a=rtpmap:101 telephone-event/8000\r\n'));
+    expect(n.media).toMatchObject({ codec: 'PCMA', payloadType: 8, telephoneEventPayloadTypes: [101], remotePort: 4000 });
+    const first = parse(n.answer(local));
+    const second = parse(n.answer({ ...local, address: '192.0.2.11', port: 30000, sessionVersion: 2 }));
+    expect(first.media.map((m) => [m.type, m.port])).toEqual([['video', 0], ['audio', 20000]]);
+    expect(second.media.map((m) => [m.type, m.port])).toEqual([['video', 0], ['audio', 30000]]);
+    expect(second).toMatchObject({ connection: { ip: '192.0.2.11' }, origin: { sessionVersion: 2 } });
+    // The same answer as the one-step form.
+    expect(n.answer(local)).toBe(answerOffer(offer('m=video 5000 RTP/AVP 96\r\nm=audio 4000 RTP/AVP 8 101\r\n', 'a=rtpmap:101 telephone-event/8000\r\n'), local).answer);
+  });
+
+  test('the one 488 carries the Warning code of the failure (RFC 3261 §20.43) as a valid quoted-string, and Accept', () => {
+    const invite = createRequest('INVITE', 'sip:vm@example.net', new Headers([['Via', 'SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-1'], ['From', '<sip:a@example.com>;tag=f'], ['To', '<sip:vm@example.net>'], ['Call-ID', 'c'], ['CSeq', '1 INVITE']]));
+    const res = createNotAcceptableHere(invite, new SdpNegotiationError('no common codec', 305), 'uas1');
+    expect(res.status).toBe(488);
+    expect(res.reason).toBe('Not Acceptable Here');
+    expect(res.headers.get('Warning')).toBe('305 repondeur "no common codec"');
+    expect(res.headers.get('Accept')).toBe('application/sdp');
+    expect(res.headers.get('To')).toBe('<sip:vm@example.net>;tag=uas1');
+    // A message quoting what the peer sent: quotes and backslashes escaped (§25.1 quoted-pair), no CR/LF.
+    const hostile = createNotAcceptableHere(invite, new SdpNegotiationError('unparseable SDP: bad "x\\y"\r\nVia: evil', 399));
+    expect(hostile.headers.get('Warning')).toBe('399 repondeur "unparseable SDP: bad \\"x\\\\y\\" Via: evil"');
   });
 
   test('our offer (late offer) lists PCMU, PCMA and telephone-event, and the answer is read back', () => {

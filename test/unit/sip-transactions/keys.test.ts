@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { hasMagicCookie, newBranch, parseCSeq, parseTopVia, tagOf, TransactionKeyError } from '../../../src/sip/transactions/keys.js';
+import { getTag } from '../../../src/sip/headers.js';
+import { cseqOf, hasMagicCookie, newBranch, parseTopVia, TransactionKeyError } from '../../../src/sip/transactions/keys.js';
 import { makeRequest } from './helpers.js';
 
 describe('transaction keys', () => {
@@ -18,19 +19,24 @@ describe('transaction keys', () => {
   });
 
   test('CSeq', () => {
-    expect(parseCSeq(makeRequest('BYE', { seq: 42 }))).toEqual({ seq: 42, method: 'BYE' });
+    expect(cseqOf(makeRequest('BYE', { seq: 42 }))).toEqual({ seq: 42, method: 'BYE' });
     const bad = makeRequest('BYE');
     bad.headers.set('CSeq', 'x BYE');
-    expect(() => parseCSeq(bad)).toThrow(/malformed CSeq/);
+    expect(() => cseqOf(bad)).toThrow(/malformed CSeq/);
+    expect(() => cseqOf(bad)).toThrow(TransactionKeyError);
+    bad.headers.set('CSeq', `${2 ** 31} BYE`);
+    expect(() => cseqOf(bad)).toThrow(/malformed CSeq/);
+    bad.headers.delete('CSeq');
+    expect(() => cseqOf(bad)).toThrow(/missing CSeq/);
   });
 
   test('tag of From/To ignores URI parameters and quoted display names', () => {
-    expect(tagOf('<sip:a@b;tag=uri>;tag=real')).toBe('real');
-    expect(tagOf('"x <y>;tag=no" <sip:a@b>;tag=yes')).toBe('yes');
-    expect(tagOf('sip:a@b;tag=plain')).toBe('plain');
-    expect(tagOf('<sip:a@b;tag=uri>')).toBeUndefined();
-    expect(tagOf('sip:a@b')).toBeUndefined();
-    expect(tagOf(undefined)).toBeUndefined();
+    expect(getTag('<sip:a@b;tag=uri>;tag=real')).toBe('real');
+    expect(getTag('"x <y>;tag=no" <sip:a@b>;tag=yes')).toBe('yes');
+    expect(getTag('sip:a@b;tag=plain')).toBe('plain');
+    expect(getTag('<sip:a@b;tag=uri>')).toBeUndefined();
+    expect(getTag('sip:a@b')).toBeUndefined();
+    expect(getTag(undefined)).toBeUndefined();
   });
 
   test('newBranch carries the magic cookie and is fresh', () => {

@@ -108,6 +108,51 @@ describe('TransactionLayer server side', () => {
     expect(layer.receiveRequest(makeRequest('BYE', { via: LEGACY_VIA, callId: 'old', toTag: 'd2', seq: 3 }), UDP_PEER).kind).toBe('new');
   });
 
+  test('a BYE retransmitted in the Completed state gets the same final response until Timer J (64*T1), then is new (§17.2.2)', () => {
+    const { wire, layer } = setup();
+    const T1 = layer.timers.T1;
+    const bye = makeRequest('BYE', { branch: 'z9hG4bK-bye', callId: 'd', toTag: 'uas', seq: 2 });
+    const tx = newTx(layer.receiveRequest(bye, UDP_PEER));
+    const ok = createResponse(bye, 200, 'OK');
+    tx.respond(ok);
+    expect(tx.state).toBe('Completed');
+    // "While in the "Completed" state, the server transaction MUST pass the final response to the transport layer for
+    // retransmission whenever a retransmission of the request is received."
+    wire.clock.advance(1_000);
+    expect(layer.receiveRequest(makeRequest('BYE', { branch: 'z9hG4bK-bye', callId: 'd', toTag: 'uas', seq: 2 }), UDP_PEER)).toEqual({ kind: 'handled' });
+    wire.clock.advance(64 * T1 - 1_001);
+    expect(layer.receiveRequest(makeRequest('BYE', { branch: 'z9hG4bK-bye', callId: 'd', toTag: 'uas', seq: 2 }), UDP_PEER)).toEqual({ kind: 'handled' });
+    expect(wire.timesOf(200)).toEqual([0, 1_000, 64 * T1 - 1]);
+    expect(wire.sent.every((s) => s.msg === ok)).toBe(true);
+    // §17.2.2: "The server transaction remains in this state until Timer J fires"; a copy after that is a new request.
+    wire.clock.advance(1);
+    expect(tx.state).toBe('Terminated');
+    expect(layer.size).toBe(0);
+    expect(layer.receiveRequest(makeRequest('BYE', { branch: 'z9hG4bK-bye', callId: 'd', toTag: 'uas', seq: 2 }), UDP_PEER).kind).toBe('new');
+  });
+
+  test('an RFC 2543 BYE (no magic cookie) retransmitted in the Completed state gets the same final response (§17.2.3)', () => {
+    const { wire, layer } = setup();
+    const bye = makeRequest('BYE', { via: LEGACY_VIA, callId: 'old-bye', toTag: 'uas', seq: 2 });
+    const tx = newTx(layer.receiveRequest(bye, UDP_PEER));
+    const ok = createResponse(bye, 200, 'OK');
+    tx.respond(ok);
+    wire.clock.advance(500);
+    expect(layer.receiveRequest(makeRequest('BYE', { via: LEGACY_VIA, callId: 'old-bye', toTag: 'uas', seq: 2 }), UDP_PEER)).toEqual({ kind: 'handled' });
+    expect(wire.timesOf(200)).toEqual([0, 500]);
+    expect(wire.sent[1]!.msg).toBe(ok);
+  });
+
+  test('over TCP Timer J is zero: the Completed BYE transaction ends at once (§17.2.2, no retransmissions on a reliable transport)', () => {
+    const { wire, layer } = setup();
+    const bye = makeRequest('BYE', { branch: 'z9hG4bK-tcpbye', transport: 'TCP', toTag: 'uas', seq: 2 });
+    const tx = newTx(layer.receiveRequest(bye, TCP_PEER));
+    tx.respond(createResponse(bye, 200, 'OK'));
+    wire.clock.advance(0);
+    expect(tx.state).toBe('Terminated');
+    expect(layer.size).toBe(0);
+  });
+
   test('unusable Via or CSeq is reported, not thrown', () => {
     const { layer } = setup();
     const noVia = makeRequest('OPTIONS');
