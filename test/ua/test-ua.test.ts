@@ -10,6 +10,7 @@ import { buildRtpPacket, g711RoundTrip, RtpMutations } from '../helpers/rtp-peer
 import { expectPromptsHeard, findSequence, findTone, isBeep } from '../helpers/prompt-match.js';
 import { BUILTIN_PROMPT_DIR, PromptCatalog } from '../../src/ivr/prompts/catalog.js';
 import { startServerProcess } from '../helpers/server-process.js';
+import { until } from '../helpers/wait.js';
 
 /** Deterministic speech-like test signal: a few drifting partials plus noise, with silent edges. */
 function signal(samples: number, seed: number, silentEdges = 0): Int16Array {
@@ -164,13 +165,6 @@ async function setup(behaviour: ConstructorParameters<typeof FakeUas>[0] = {}): 
   return { uas, ua, call: result.call, result };
 }
 
-const until = async (pred: () => boolean, ms = 2000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 describe('TestUa signalling', () => {
   test('INVITE carries the offer and extra headers; the 2xx is ACKed per §13.2.2.4 with the route set', async () => {
@@ -184,7 +178,7 @@ describe('TestUa signalling', () => {
     expect(bodyOf(invite)).toContain('a=rtpmap:101 telephone-event/8000');
     expect(Number(header(invite, 'Content-Length'))).toBe(Buffer.byteLength(bodyOf(invite)));
 
-    await until(() => uas.received('ACK').length === 1);
+    await until('uas.received(ACK).length === 1', () => uas.received('ACK').length === 1, 2000, 5);
     const ack = uas.received('ACK')[0]!;
     expect(startLine(ack)).toBe(`ACK ${uas.contact} SIP/2.0`);
     expect(header(ack, 'CSeq')).toBe('1 ACK');
@@ -203,7 +197,7 @@ describe('TestUa signalling', () => {
 
   test('a retransmitted 2xx is ACKed again, identically', async () => {
     const { uas } = await setup({ repeatFinal: 2 });
-    await until(() => uas.received('ACK').length === 3);
+    await until('uas.received(ACK).length === 3', () => uas.received('ACK').length === 3, 2000, 5);
     const acks = uas.received('ACK');
     expect(new Set(acks).size).toBe(1);
   });
@@ -212,7 +206,7 @@ describe('TestUa signalling', () => {
     const { uas, result } = await setup({ reject: 486, repeatFinal: 1 });
     expect(result.status).toBe(486);
     expect(result.call).toBeUndefined();
-    await until(() => uas.received('ACK').length === 2);
+    await until('uas.received(ACK).length === 2', () => uas.received('ACK').length === 2, 2000, 5);
     const [ack] = uas.received('ACK');
     const invite = uas.invite!;
     expect(startLine(ack!)).toBe(startLine(invite).replace('INVITE', 'ACK'));
@@ -246,7 +240,7 @@ describe('TestUa signalling', () => {
     const { call } = await ua.invite({ to: '1', from: '2', noSdp: true });
     expect(bodyOf(uas.invite!)).toBe('');
     expect(header(uas.invite!, 'Content-Type')).toBeUndefined();
-    await until(() => uas.received('ACK').length === 1);
+    await until('uas.received(ACK).length === 1', () => uas.received('ACK').length === 1, 2000, 5);
     const ack = uas.received('ACK')[0]!;
     expect(header(ack, 'Content-Type')).toBe('application/sdp');
     expect(bodyOf(ack)).toMatch(/^m=audio \d+ RTP\/AVP 8 101\r$/m);
@@ -263,7 +257,7 @@ describe('TestUa signalling', () => {
     expect(bodyOf(reinvite)).toContain('a=sendonly');
     const version = (m: string): number => Number(/^o=\S+ \d+ (\d+)/m.exec(bodyOf(m))![1]);
     expect(version(reinvite)).toBe(version(uas.invite!) + 1);
-    await until(() => uas.received('ACK').length === 2);
+    await until('uas.received(ACK).length === 2', () => uas.received('ACK').length === 2, 2000, 5);
     expect(header(uas.received('ACK')[1]!, 'CSeq')).toBe('2 ACK');
     expect(call!.rtp.remote?.port).toBe(40000);
   });
@@ -302,7 +296,7 @@ describe('TestCall media', () => {
     const t0 = Date.now();
     await call!.sendAudio(pcm);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(110);
-    await until(() => uas.rtpSeen.length === 7);
+    await until('uas.rtpSeen.length === 7', () => uas.rtpSeen.length === 7, 2000, 5);
     expect(uas.rtpSeen.map((p) => p.pt)).toEqual(Array(7).fill(8));
     expect(uas.rtpSeen.map((p) => p.marker)).toEqual([true, false, false, false, false, false, false]);
     const s0 = uas.rtpSeen[0]!;
@@ -320,7 +314,7 @@ describe('TestCall media', () => {
     const { uas, call } = await setup();
     const pcm = signal(160 * 6, 4);
     await call!.sendAudio(pcm, { startSeq: 500, mutate: (p) => RtpMutations.swap(1, 2)(RtpMutations.duplicate(3)(RtpMutations.drop(4)(p))) });
-    await until(() => uas.rtpSeen.length === 6);
+    await until('uas.rtpSeen.length === 6', () => uas.rtpSeen.length === 6, 2000, 5);
     await new Promise((r) => setTimeout(r, 30));
     expect(uas.rtpSeen.map((p) => p.seq)).toEqual([500, 502, 501, 503, 503, 505]);
     expect(call!.sent.map((p) => p.sequenceNumber)).toEqual([500, 502, 501, 503, 503, 505]);
@@ -329,7 +323,7 @@ describe('TestCall media', () => {
   test('sendDtmf4733: ≥3 progress packets then 3 end packets, one timestamp, marker on the first', async () => {
     const { uas, call } = await setup();
     await call!.sendDtmf4733('5', { durationMs: 100 });
-    await until(() => uas.rtpSeen.length >= 8);
+    await until('uas.rtpSeen.length >= 8', () => uas.rtpSeen.length >= 8, 2000, 5);
     const pkts = uas.rtpSeen;
     expect(pkts.every((p) => p.pt === 101 && p.ts === pkts[0]!.ts)).toBe(true);
     expect(pkts.map((p) => p.marker)).toEqual([true, ...Array(pkts.length - 1).fill(false)]);

@@ -11,6 +11,7 @@ import { openStore, type Message, type Store } from '../../src/store/index.js';
 import { freshLine } from '../api/harness.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { describeSipp, runSipp } from '../helpers/sipp.js';
+import { until } from '../helpers/wait.js';
 
 /** The whole product: a real `repondeur serve` process (SIP + API + web manager) and its store opened beside it. */
 interface Harness {
@@ -80,14 +81,6 @@ async function hasText(locator: Locator, text: string): Promise<void> {
   expect((await locator.textContent())?.trim()).toBe(text);
 }
 
-/** Polls a condition on the database (the page updates it asynchronously). */
-async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('a subscriber manages the line from the web manager', async () => {
   const message = await leaveMessage(h, line);
@@ -190,7 +183,7 @@ test('a subscriber manages the line from the web manager', async () => {
 
   // Move to another folder.
   await row.getByTestId('message-move').selectOption('work');
-  await until(async () => (await h.store.messages.get(message.id)).dir === 'work');
+  await until('the message moved to work', async () => (await h.store.messages.get(message.id)).dir === 'work');
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'web-manager.png'), fullPage: true });

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeG711, encodeG711, type G711Codec } from '../../../src/media/g711.js';
 import { RtpRecorder } from '../../../src/media/recorder.js';
+import { ManualClock } from '../../../src/shared/clock.js';
 import { decodeWav } from '../../../src/media/wav.js';
 import { recoverSpooledWav } from '../../../src/media/wav-spool.js';
+import { until } from '../../helpers/wait.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -108,15 +111,15 @@ describe('RtpRecorder', () => {
   });
 
   test('msSinceVoice follows the energy threshold', async () => {
-    let clock = 0;
-    const rec = await RtpRecorder.create({ path: join(dir, 'vad.wav'), fsync: false, jitterPackets: 1 }, () => clock);
+    const clock = new ManualClock();
+    const rec = await RtpRecorder.create({ path: join(dir, 'vad.wav'), fsync: false, jitterPackets: 1 }, clock);
     const loud = encodeG711('PCMA', Int16Array.from({ length: 160 }, (_, i) => (i % 2 ? 3000 : -3000)));
     const quiet = encodeG711('PCMA', Int16Array.from({ length: 160 }, (_, i) => (i % 2 ? 100 : -100)));
-    clock = 1000;
+    clock.advance(1000);
     rec.pushRtp(1, 0, 5, 8, quiet);
     expect(rec.msSinceVoice).toBe(1000);
     rec.pushRtp(2, 160, 5, 8, loud);
-    clock = 1500;
+    clock.advance(500);
     rec.pushRtp(3, 320, 5, 8, quiet);
     expect(rec.msSinceVoice).toBe(500);
     expect(rec.voiceMs).toBe(20);
@@ -128,7 +131,8 @@ describe('RtpRecorder', () => {
     const rec = await RtpRecorder.create({ path, fsync: false, flushMs: 100 });
     const pkts = stream(50, 20, 'PCMA'); // 1 s → 10 batches of 100 ms
     for (const p of pkts) rec.pushRtp(p.seq, p.ts, p.ssrc, p.pt, p.payload);
-    await new Promise((r) => setTimeout(r, 200)); // batches reach the disk; the process then "dies" (no finish)
+    // The batches reach the disk; the process then "dies" (no finish).
+    await until('the spooled batches on disk', () => statSync(path).size >= 44 + 7000 * 2, 10_000, 5);
     const raw = await readFile(path);
     expect(raw.readUInt32LE(40)).toBe(0); // header not yet patched
     await appendFile(path, Buffer.from([0x12])); // a torn half-sample
