@@ -1,16 +1,6 @@
-import { TestDatabase as SharedTestDatabase, lineNumbers, type Engine } from '../../helpers/test-database.js';
+import { lineNumbers } from '../../helpers/test-database.js';
 
-export { ENGINES, PG_URL, type Engine } from '../../helpers/test-database.js';
-
-/**
- * One database per engine per test file: a fresh SQLite file in a temp dir, or a fresh PostgreSQL schema
- * `t_<random>` (set as search_path on every pooled connection by the store, dropped by `cleanup`).
- */
-export class TestDatabase extends SharedTestDatabase {
-  constructor(engine: Engine) {
-    super(engine, { tempPrefix: 'repondeur-store-', schemaPrefix: 't_' });
-  }
-}
+export { ENGINES, PG_URL, TestDatabase, type Engine } from '../../helpers/test-database.js';
 
 /** A fresh E.164 line number for each call, so tests sharing a database never collide. */
 export const freshLine = lineNumbers('+3391');
