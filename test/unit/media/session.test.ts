@@ -12,6 +12,7 @@ import { RtpSession, type DtmfEvent } from '../../../src/media/rtp-session.js';
 import { rtpPacketTotals } from '../../../src/media/rtp-counters.js';
 import { dtmfTone } from '../../../src/media/tones.js';
 import { decodeWav } from '../../../src/media/wav.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -59,6 +60,7 @@ function send(from: Socket, to: number, datagram: Buffer): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const cameBack = (p: { payload: Buffer }, pcm: Int16Array, codec: 'PCMA' | 'PCMU') => p.payload.equals(Buffer.from(encodeG711(codec, pcm)));
 
 let nextBase = 41000;
 async function openSession(pool?: RtpPortAllocator) {
@@ -101,10 +103,10 @@ describe('RtpSession', () => {
     session.setRemote('127.0.0.1', sdpSock.address().port);
     session.configure({ codec: 'PCMA', payloadType: 8 });
     await send(peer, session.port, rtp(8, 1, 0, 0x42, new Uint8Array(160).fill(0xd5)));
-    await sleep(20);
+    await until('the session latched on the peer', () => session.remote?.port === peer.address().port);
     expect(session.remote).toEqual({ address: '127.0.0.1', port: peer.address().port });
     await session.play(new Int16Array(320));
-    await sleep(20);
+    await until('two frames at the peer', () => toPeer.length >= 2);
     expect(toPeer.length).toBe(2);
     expect(toSdp.length).toBe(0);
     expect(latched).toEqual([peer.address().port]);
@@ -123,9 +125,9 @@ describe('RtpSession', () => {
     // Paced in real time, not sent in a burst: 7 frames of 20 ms cannot take less than 6 intervals.
     expect(elapsed).toBeGreaterThanOrEqual(118);
     expect(await session.play(pcm.subarray(0, 320))).toBe('completed'); // back-to-back: same talkspurt
-    await sleep(300);
+    await sleep(300); // the gap under test: 300 ms without a prompt ends the talkspurt
     expect(await session.play(pcm.subarray(0, 160))).toBe('completed'); // after a gap: new talkspurt
-    await sleep(30);
+    await until('the 10 frames at the peer', () => got.length >= 10);
     expect(got.length).toBe(7 + 2 + 1);
     for (let i = 1; i < got.length; i++) {
       expect(got[i]!.seq).toBe((got[0]!.seq + i) & 0xffff);
@@ -156,11 +158,11 @@ describe('RtpSession', () => {
     const first = session.play(new Int16Array(8000 * 2).fill(1000), { signal: ac.signal });
     const second = session.play(new Int16Array(240).fill(-1000));
     // Abort once the peer has heard three frames of the 2 s prompt.
-    while (got.length < 3) await sleep(5);
+    await until('three frames at the peer', () => got.length >= 3, 10_000, 5);
     ac.abort();
     expect(await first).toBe('aborted');
     expect(await second).toBe('completed');
-    await sleep(100);
+    await until('the second prompt at the peer', () => got.some((p) => cameBack(p, new Int16Array(240).fill(-1000), 'PCMU')));
     const firstPrompt = got.filter((p) => p.payload.equals(Buffer.from(encodeG711('PCMU', new Int16Array(240).fill(1000)))));
     expect(firstPrompt.length).toBeGreaterThanOrEqual(3);
     expect(firstPrompt.length).toBeLessThan(67); // far from the 67 frames of the whole prompt
@@ -184,7 +186,7 @@ describe('RtpSession', () => {
         await send(peer, session.port, rtp(pt, seq++, ts, 0x77, Uint8Array.from([ev, (end ? 0x80 : 0) | 10, 0, 160 * Math.min(i + 1, 8)]), i === 0));
       }
     }
-    await sleep(30);
+    await until('the 10 packets of the undeclared PT', () => session.stats.otherPayload >= 10);
     expect(digits).toEqual([{ digit: '4', source: 'rfc4733' }, { digit: '#', source: 'rfc4733' }]);
     expect(session.stats.otherPayload).toBe(10);
   });
@@ -197,7 +199,7 @@ describe('RtpSession', () => {
     session.configure({ codec: 'PCMU', payloadType: 0 });
     const law = encodeG711('PCMU', dtmfTone('7', 100));
     for (let k = 0; k < 5; k++) await send(peer, session.port, rtp(0, k, k * 160, 1, law.subarray(k * 160, k * 160 + 160)));
-    await sleep(30);
+    await until('the in-band digit', () => digits.length > 0);
     expect(digits).toEqual(['inband:7']);
   });
 
@@ -215,7 +217,7 @@ describe('RtpSession', () => {
     await send(peer, session.port + 1, Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 1])); // RTCP RR on port+1
     await send(peer, session.port, Buffer.from([0x40, 8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1])); // version 1
     await send(peer, session.port, Buffer.from([0x8f, 8, 0, 1])); // too short
-    await sleep(30);
+    await until('every datagram handled', () => session.stats.packetsReceived + session.stats.rtcp + session.stats.malformed >= 14);
     const res = await rec.finish();
     expect(res.samples).toBe(2400);
     const wav = decodeWav(await readFile(res.path));
@@ -236,7 +238,7 @@ describe('RtpSession', () => {
     for (const seq of one) await send(peer, session.port, rtp(8, seq, seq * 160, 1, silence));
     for (const seq of two) await send(peer, session.port, rtp(8, seq, seq * 160, 2, silence));
     const sent = one.length + two.length;
-    for (let i = 0; session.stats.packetsReceived < sent && i < 1000; i++) await new Promise((r) => setTimeout(r, 5));
+    await until('every packet received', () => session.stats.packetsReceived >= sent, 10_000, 5);
     expect(session.stats.packetsReceived).toBe(sent);
     expect(rtpPacketTotals.received - start.received).toBe(sent);
     expect(session.packetsLost).toBe(2);
@@ -248,7 +250,7 @@ describe('RtpSession', () => {
     session.close();
     session.close();
     expect(rtpPacketTotals.lost - start.lost).toBe(2);
-    for (let i = 0; got.length < 10 && i < 1000; i++) await new Promise((r) => setTimeout(r, 5));
+    await until('the 10 frames at the peer', () => got.length >= 10, 10_000, 5);
     expect(got).toHaveLength(10);
   });
 
