@@ -89,14 +89,14 @@ describe('SUBSCRIBE message-summary (RFC 6665 §4.2.1)', () => {
   });
 
   test('a mailbox change sends a NOTIFY with the new counts; a burst is one NOTIFY per change in flight at most', async () => {
-    const { subscribe, notifies, settle, counts, mwi } = setup();
+    const { subscribe, notifies, settle, clock, counts, mwi } = setup();
     await subscribe({ expires: '600' });
     await settle();
     counts.inbox = 1;
     mwi.mailboxChanged('+33123');
     mwi.mailboxChanged('+33123');
     mwi.mailboxChanged('+33999');
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(0); // the coalescing delay (coalesceMs: 0) on the manual clock
     await settle();
     expect(notifies).toHaveLength(2);
     expect(notifies[1]!.body).toContain('Messages-Waiting: yes');
@@ -141,17 +141,17 @@ describe('SUBSCRIBE message-summary (RFC 6665 §4.2.1)', () => {
   });
 
   test('a 481 to a NOTIFY ends the subscription; shutdown sends terminated;reason=deactivated', async () => {
-    const { subscribe, notifies, settle, mwi, setAnswer } = setup();
+    const { subscribe, notifies, settle, clock, mwi, setAnswer } = setup();
     await subscribe({ expires: '600' });
     await settle();
     setAnswer(481);
     mwi.mailboxChanged('+33123');
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(0); // the coalescing delay (coalesceMs: 0) on the manual clock
     await settle();
     expect(mwi.subscriptionCount).toBe(0);
     const before = notifies.length;
     mwi.mailboxChanged('+33123');
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(0); // the coalescing delay (coalesceMs: 0) on the manual clock
     expect(notifies).toHaveLength(before);
 
     setAnswer(200);
@@ -163,12 +163,12 @@ describe('SUBSCRIBE message-summary (RFC 6665 §4.2.1)', () => {
   });
 
   test('the line gone: final NOTIFY terminated;reason=noresource without a body', async () => {
-    const { subscribe, notifies, settle, mwi, line } = setup();
+    const { subscribe, notifies, settle, clock, mwi, line } = setup();
     await subscribe({ expires: '600' });
     await settle();
     line.deleted = true;
     mwi.mailboxChanged('+33123');
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(0); // the coalescing delay (coalesceMs: 0) on the manual clock
     await settle();
     expect(notifies.at(-1)!.headers['Subscription-State']).toBe('terminated;reason=noresource');
     expect(notifies.at(-1)!.body).toBe('');
