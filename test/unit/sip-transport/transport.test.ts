@@ -8,6 +8,7 @@ import { createRequest, Headers, type Peer, type SipMessage, type SipRequest } f
 import { parseMessage } from '../../../src/sip/parser.js';
 import { createResponse } from '../../../src/sip/response.js';
 import { SipTransport } from '../../../src/sip/transport/transport.js';
+import { until } from '../../helpers/wait.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -160,7 +161,8 @@ describe('SipTransport over UDP', () => {
     client.send(request('SIP/2.0/UDP 127.0.0.1:1;rport;branch=z9hG4bKok'), transport.port, '127.0.0.1');
     const [msg] = await arrived;
     expect(msg.headers.get('Via')).toContain('branch=z9hG4bKok');
-    await new Promise((r) => setTimeout(r, 50));
+    // Datagrams are handled in order: once the 505 is back, a reply to the garbage before it would be too.
+    await until('the 505', () => got.length >= 1);
     expect(got).toHaveLength(1);
     expect(got[0]).toMatch(/^SIP\/2\.0 505 Version Not Supported\r\n/);
   });
@@ -189,7 +191,7 @@ describe('SipTransport over TCP', () => {
     const arrived = nextMessage(transport);
     const text = request('SIP/2.0/TCP client.invalid:1;branch=z9hG4bKt1');
     sock.write(text.slice(0, 30));
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20)); // the pause under test: the two halves arrive in separate reads
     sock.write(text.slice(30));
     const [msg, source] = await arrived;
     expect(source).toMatchObject({ transport: 'TCP', address: '127.0.0.1', port: sock.localPort });
@@ -281,7 +283,7 @@ describe('SipTransport over TCP', () => {
     await once(idle, 'close');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
     const live = await connect();
-    await new Promise((r) => setTimeout(r, 20));
+    await until('the server side of the connection', () => transport.connectionCount >= 1);
     expect(transport.connectionCount).toBe(1);
     const closed = once(live, 'close');
     await transport.stop();
