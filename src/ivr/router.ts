@@ -168,6 +168,8 @@ export class CallRouter {
         await this.#run(invite, target, line, dialog, session);
       } finally {
         this.#deps.metrics?.callEnded(kind);
+        // The flow has returned: its last log line is written (tests wait on this one).
+        log.debug({ kind }, 'call handled');
       }
     } finally {
       session.close();

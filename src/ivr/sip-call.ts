@@ -150,6 +150,7 @@ export class SipCall implements Call {
     // instant after the beep are kept even when the disk is busy.
     const recorder = RtpRecorder.start({ path: opts.spoolPath, flushMs: RECORD_FLUSH_MS }, this.#clock);
     this.#session.attachRecorder(recorder);
+    this.logger.debug({ path: opts.spoolPath }, 'recording started');
     let spoolError: Error | null = null;
     recorder.ready.catch((err: unknown) => {
       spoolError = err as Error;

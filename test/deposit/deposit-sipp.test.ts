@@ -4,14 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { systemPromptIds, GREETING_GAP_MS } from '../../src/ivr/deposit/index.js';
 import { BUILTIN_PROMPT_DIR, PromptCatalog } from '../../src/ivr/prompts/catalog.js';
 import { decodeWav } from '../../src/media/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { until } from '../helpers/wait.js';
 import { describeSipp, runSipp, scenarioPath, type SippOptions, type SippResult } from '../helpers/sipp.js';
 import { decodeMulaw, findExactly, pcapAudio, prefixOffset, readPcap, writePcap, type Pcap } from './audio.js';
 
@@ -244,7 +245,10 @@ describe('crash recovery', () => {
     const first = await DepositServer.start();
     const dir = first.proc.dir;
     const call = first.sipp({ scenario: 'deposit-pcap-hangup.xml', files: { 'audio.pcap': PCAP }, timeoutMs: 30000 });
-    await new Promise((r) => setTimeout(r, greetingWaitMs + 4000));
+    // Killed once 3 s of the message are on disk (the spool is written every second): mid-recording, whatever the load.
+    const started = await first.proc.waitForLog((l) => l.msg === 'recording started', greetingWaitMs + 30_000);
+    const spool = resolve(first.proc.dir, String(started.path));
+    await until('3 s of audio in the spool', () => existsSync(spool) && statSync(spool).size >= 44 + 3 * 16_000, 30_000);
     await first.stop('SIGKILL');
     await call;
     const second = await DepositServer.start({}, dir);

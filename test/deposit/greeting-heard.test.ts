@@ -130,15 +130,10 @@ async function call(to: string, codec: G711Codec, extra: Partial<InviteOptions> 
   return result.call!;
 }
 
-/** Polls every 100 ms (cheap enough for several calls at once) until `predicate` holds. */
-/** Polls the store until the line holds a message; returns its messages. */
+/** Polls the store every 100 ms (cheap enough for several calls at once) until the line holds a message; returns its messages. */
 async function messagesOf(line: string, timeoutMs: number): Promise<Message[]> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const messages = await store.messages.list({ line });
-    if (messages.length > 0 || Date.now() > end) return messages;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(`a message on ${line}`, async () => (await store.messages.list({ line })).length > 0, timeoutMs, 100).catch(() => undefined);
+  return store.messages.list({ line });
 }
 
 /** Waits until the whole beep has been received; returns everything heard so far. */
@@ -283,11 +278,10 @@ describe('the greeting a caller hears, then the beep', () => {
     expect(findSequence(heard, prompts('fr', ['greeting_leave_message']), { codec: 'PCMA' }).ok).toBe(false);
     expect(peak(heard, beepAt + BEEP.length, heard.length)).toBeLessThanOrEqual(QUIET);
 
-    // The recorder starts when the beep has been sent; leave it a moment, then speak and hang up.
-    await new Promise((r) => setTimeout(r, 300));
+    // The recorder starts when the beep has been sent; once it has, speak and hang up.
+    await server.waitForLog((l) => l.msg === 'recording started' && l.callId === c.callId);
     const spoken = callerSpeech(2 * RATE, 11);
     await c.sendAudio(spoken);
-    await new Promise((r) => setTimeout(r, 200));
     await c.bye();
 
     const stored = await messagesOf(BARGE_IN, 10000);

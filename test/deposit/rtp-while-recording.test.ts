@@ -76,12 +76,8 @@ function speech(samples: number, seed: number): Int16Array {
 }
 
 async function messagesOf(line: string, timeoutMs: number): Promise<Message[]> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const messages = await store.messages.list({ line });
-    if (messages.length > 0 || Date.now() > end) return messages;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(`a message on ${line}`, async () => (await store.messages.list({ line })).length > 0, timeoutMs, 100).catch(() => undefined);
+  return store.messages.list({ line });
 }
 
 const isSilence = (p: ReceivedRtpPacket, codec: G711Codec): boolean => p.payload.every((b) => b === SILENCE_BYTE[codec]);

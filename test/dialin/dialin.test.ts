@@ -16,6 +16,7 @@ import { describeSipp, runSipp, type SippResult } from '../helpers/sipp.js';
 import { TestUa } from '../helpers/test-ua.js';
 import { expectPromptsHeard } from '../helpers/prompt-match.js';
 import { BUILTIN_PROMPT_DIR, PromptCatalog } from '../../src/ivr/prompts/catalog.js';
+import { until } from '../helpers/wait.js';
 
 const LINE = '+33912345678';
 const DIAL_IN = '0033979947994';
@@ -57,8 +58,8 @@ async function dial(scenario: string, caller: string, files: Record<string, stri
     const tail = server.logs.slice(from).filter((l) => typeof l.msg === 'string' && l.msg.startsWith('dial-in')).map((l) => JSON.stringify(l));
     throw new Error(`${scenario}: ${describeSipp(sipp)}\nserver said:\n${tail.join('\n')}`);
   }
-  // The flow's last log lines may trail the BYE by a few ms.
-  await new Promise((r) => setTimeout(r, 300));
+  // The flow's last log lines may trail the BYE: wait for the router to be done with the call.
+  await until('the call handled', () => server.logs.slice(from).some((l) => l.msg === 'call handled'));
   const said = server.logs
     .slice(from)
     .filter((l) => l.msg === 'dial-in: saying')
