@@ -72,7 +72,10 @@ describe('SIPp scenarios against repondeur serve', () => {
   test('a retransmitted BYE (same branch) is answered with the same 200 by the completed transaction', async () => {
     const r = await sipp({ scenario: 'retransmitted-bye.xml' });
     if (r.code !== 0) throw new Error(describeSipp(r));
-    expect(received(r.messages, /SIP\/2.0 200 /, 'BYE')).toBe(2);
+    // At least the first answer and the one to our retransmission (SIPp may retransmit once more on its own, which
+    // the transaction answers alike), and never a 481 from a dialog already gone.
+    expect(received(r.messages, /SIP\/2.0 200 /, 'BYE')).toBeGreaterThanOrEqual(2);
+    expect(received(r.messages, /SIP\/2.0 [3-6]\d\d /, 'BYE')).toBe(0);
   });
 
   test('lost ACK: the 200 is retransmitted (T1 doubling to T2) until 64*T1, then the server sends BYE', async () => {
