@@ -7,10 +7,10 @@ import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from './shared/log.js';
 import type { Config } from './shared/config.js';
+import { systemClock } from './shared/clock.js';
 import { SipTransport } from './sip/transport/transport.js';
 import { SipUserAgent } from './sip/user-agent.js';
 import { AdmissionControl } from './sip/admission.js';
-import { systemClock } from './shared/clock.js';
 import { EventLoopDelayMonitor } from './sip/loop-delay.js';
 import type { IncomingInvite } from './sip/incoming-invite.js';
 import { RtpPortAllocator } from './media/port-allocator.js';
@@ -64,6 +64,8 @@ async function provisionDemoLine(store: Store, config: Config, logger: Logger): 
 
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.log.level);
+  // The one time source of the process: SIP timers, call deadlines, recorder, outbox polls, retention sweeps.
+  const clock = systemClock;
   await ensureWritableDir(config.storage.dir, 'storage.dir');
   prepareSqlitePath(config.database.url);
   // Created before the store (whose queries it times); its store readers only run at scrape time.
@@ -72,8 +74,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   await provisionDemoLine(store, config, logger);
   const prompts = await PromptCatalog.load(resolve(config.prompts.dir));
 
-  const worker = NotificationWorker.fromConfig(config, store, { logger });
-  const sweeper = RetentionSweeper.fromConfig(config, store, { logger });
+  const worker = NotificationWorker.fromConfig(config, store, { logger, clock });
+  const sweeper = RetentionSweeper.fromConfig(config, store, { logger, clock });
   const onMessageStored = (id: string): void => worker.notify(id);
   // Messages whose recording was cut by a crash are stored before new calls come in.
   // Several nodes may share storage.dir: this one records into its own spool dir and only recovers dead nodes'.
@@ -95,10 +97,10 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   });
   await transport.start();
   const loopDelay = config.admission.maxEventLoopDelayMs > 0 ? new EventLoopDelayMonitor() : undefined;
-  const admission = new AdmissionControl(config.admission, systemClock, loopDelay);
-  const sip = new SipUserAgent({ transport, logger, admission, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
+  const admission = new AdmissionControl(config.admission, clock, loopDelay);
+  const sip = new SipUserAgent({ transport, logger, admission, clock, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
+  const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls, clock });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
   const mwiAccountHost = config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host);
   const mwi = new MwiNotifier({

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * 64 KB SIP datagrams built to make a naive parser quadratic (issue 11 "hostile input"), shared by
- * `npm run bench:parser` (bench/parser.js) and test/unit/sip-parser/adversarial.test.ts.
+ * `npm run bench:parser` (bench/parser.js) and test/sip/adversarial.test.ts.
  */
 const SIZE = 65_000;
 

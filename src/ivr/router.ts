@@ -14,6 +14,7 @@ import { isBusyReason, resolveCallTarget, type TargetLookup } from './call-targe
 import { toE164 } from '../shared/e164.js';
 import { advertisedAddress } from '../shared/net-address.js';
 import { configureSession, SipCall } from './sip-call.js';
+import type { Clock } from '../shared/clock.js';
 import { runDepositFlow } from './deposit/deposit-flow.js';
 import { runDialInFlow } from './dialin/dialin-flow.js';
 import { callerAddress } from './caller-address.js';
@@ -27,6 +28,8 @@ export interface CallRouterDeps {
   onMessageStored?: (messageId: string) => void;
   /** Call counters (Prometheus); absent: none kept. */
   metrics?: CallMetricsSink;
+  /** Times the calls' digit and recording deadlines (default the system clock). */
+  clock?: Clock;
 }
 
 /** The caller's number: P-Asserted-Identity (RFC 3325) first, then From; undefined when withheld. */
@@ -155,6 +158,8 @@ export class CallRouter {
         await this.#run(invite, target, line, dialog, session);
       } finally {
         this.#deps.metrics?.callEnded(kind);
+        // The flow has returned: its last log line is written (tests wait on this one).
+        log.debug({ kind }, 'call handled');
       }
     } finally {
       session.close();
@@ -170,7 +175,7 @@ export class CallRouter {
   ): Promise<void> {
     const { store, config } = this.#deps;
     const log = invite.logger;
-    const call = new SipCall(dialog, session, log);
+    const call = new SipCall(dialog, session, log, this.#deps.clock);
     if (dialog.media) configureSession(session, dialog.media);
     else {
       // Late offer (RFC 3261 §13.2.1): our offer went in the 200, the answer comes in the ACK; no media until then.

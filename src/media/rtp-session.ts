@@ -58,7 +58,7 @@ export interface RtpSessionEvents {
   dtmf: [DtmfEvent];
   /**
    * The remote address used for sending changed to the source of received RTP. No call flow needs it (the session
-   * re-addresses itself); kept as the observable of symmetric-RTP latching, which test/unit/media/session.test.ts
+   * re-addresses itself); kept as the observable of symmetric-RTP latching, which test/media/session.test.ts
    * checks through it.
    */
   latched: [{ address: string; port: number; ssrc: number }];

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Logger } from '../shared/log.js';
+import type { Timer } from '../shared/clock.js';
 import { createResponse } from '../sip/response.js';
 import { getTag, parseCSeq } from '../sip/headers.js';
 import { dialogKey, newTag } from '../sip/dialog.js';
@@ -38,7 +39,7 @@ export class MwiNotifier {
   readonly #opts: z.output<typeof MwiOptionsSchema>;
   readonly #byKey = new Map<string, { line: string; sub: SubscriptionDialog }>();
   readonly #byLine = new Map<string, Set<SubscriptionDialog>>();
-  readonly #pending = new Map<string, NodeJS.Timeout>();
+  readonly #pending = new Map<string, Timer>();
   #closed = false;
 
   constructor(deps: MwiNotifierDeps) {
@@ -85,18 +86,18 @@ export class MwiNotifier {
   /** The counts of `line` changed: its subscribers get a NOTIFY (after `coalesceMs`, once per burst). */
   mailboxChanged(line: string): void {
     if (this.#closed || !this.#byLine.has(line) || this.#pending.has(line)) return;
-    const t = setTimeout(() => {
+    // On the UA's clock, like the subscriptions' expiry timers.
+    const t = this.#deps.ua.clock.setTimer(this.#opts.coalesceMs, () => {
       this.#pending.delete(line);
       for (const sub of this.#byLine.get(line) ?? []) sub.notify();
-    }, this.#opts.coalesceMs);
-    t.unref?.();
+    });
     this.#pending.set(line, t);
   }
 
   /** Shutdown: every subscription ends with NOTIFY terminated;reason=deactivated (RFC 6665 §4.1.3: re-subscribe later). */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const t of this.#pending.values()) clearTimeout(t);
+    for (const t of this.#pending.values()) t.cancel();
     this.#pending.clear();
     await Promise.all([...this.#byKey.values()].map(({ sub }) => sub.terminate('deactivated')));
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { decodeWav } from '../shared/audio/wav.js';
+import { systemClock, type Clock, type Timer } from '../shared/clock.js';
 import { NotFoundError, type OutboxJob, type Repositories, type VoicemailSettings } from '../store/index.js';
 import { retryDelayMs, DEFAULT_RETRY_POLICY } from './backoff.js';
 import { buildNotificationMail, senderFor, type Sender } from './compose.js';
@@ -46,7 +47,8 @@ const OptionsSchema = z
     }),
     storageDir: z.string().min(1, { error: 'storageDir must not be empty' }),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
-    clock: z.custom<() => number>(isFunction, { error: 'clock must be a function' }).default(() => Date.now),
+    /** Wall time for the outbox rows and the mail dates, timers for the polls. */
+    clock: z.custom<Clock>((v) => isFunction((v as Clock | undefined)?.wallNow), { error: 'clock must be a Clock' }).default(systemClock),
     countryCode: z.string().regex(/^\d{1,3}$/, { error: 'countryCode must be 1 to 3 digits' }).default('33'),
     /** Time zone of the dates in the mails. */
     timeZone: z.string().default('Europe/Paris'),
@@ -98,7 +100,7 @@ export class NotificationWorker {
   readonly #defaultSender: Sender;
   readonly #messageIdHost: string;
   readonly #abort = new AbortController();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   /** When the relay was last probed (worker clock), while jobs wait for it. */
   #lastProbeAt = -Infinity;
   #chain: Promise<unknown> = Promise.resolve();
@@ -153,8 +155,13 @@ export class NotificationWorker {
     if (this.#stopped) throw new Error('NotificationWorker: cannot start after stop()');
     if (this.#timer !== undefined) return;
     this.#o.logger?.info({ transport: this.#transport.description }, 'notification worker started');
-    this.#timer = setInterval(() => this.#wake(), this.#o.pollIntervalMs);
-    this.#timer.unref();
+    this.#poll();
+  }
+
+  /** Runs, and arms the next poll (a fixed interval from poll to poll, like setInterval). */
+  #poll(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#o.clock.setTimer(this.#o.pollIntervalMs, () => this.#poll());
     this.#wake();
   }
 
@@ -171,7 +178,7 @@ export class NotificationWorker {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     this.#abort.abort(new Error('notification worker stopping'));
     await this.#chain.catch(() => undefined);
@@ -211,7 +218,7 @@ export class NotificationWorker {
         this.#again = true;
         break;
       }
-      const jobs = await this.#o.store.outbox.claimDue(this.#o.clock(), this.#o.batchSize, this.#o.leaseMs);
+      const jobs = await this.#o.store.outbox.claimDue(this.#o.clock.wallNow(), this.#o.batchSize, this.#o.leaseMs);
       if (jobs.length === 0) {
         // Nothing due: if mail waits for the relay, ask it once whether it is back (no mail is spent on the probe).
         if (probed || !(await this.#relayIsBack())) break;
@@ -234,7 +241,7 @@ export class NotificationWorker {
    */
   async #relayIsBack(): Promise<boolean> {
     const probe = this.#transport.probe;
-    const now = this.#o.clock();
+    const now = this.#o.clock.wallNow();
     if (probe === undefined || now - this.#lastProbeAt < this.#o.relayProbeIntervalMs) return false;
     if (!(await this.#o.store.outbox.hasDeferredForRelay(now))) return false;
     this.#lastProbeAt = now;
@@ -248,7 +255,7 @@ export class NotificationWorker {
   }
 
   async #wakeDeferredForRelay(why: string): Promise<number> {
-    const woken = await this.#o.store.outbox.wakeDeferredForRelay(this.#o.clock());
+    const woken = await this.#o.store.outbox.wakeDeferredForRelay(this.#o.clock.wallNow());
     if (woken > 0) this.#o.logger?.info({ woken, why }, 'mail relay is back: the jobs waiting for it are due now');
     return woken;
   }
@@ -273,7 +280,7 @@ export class NotificationWorker {
         sender: senderFor(line.settings, this.#defaultSender),
         envelopeFrom: this.#o.smtp.from,
         messageIdHost: this.#messageIdHost,
-        date: new Date(this.#o.clock()),
+        date: new Date(this.#o.clock.wallNow()),
         recording,
         countryCode: this.#o.countryCode,
         timeZone: this.#o.timeZone,
@@ -285,7 +292,7 @@ export class NotificationWorker {
       } catch (err) {
         return await this.#sendFailed(job, err, log);
       }
-      await this.#o.store.outbox.markSent(job.id, { smtpMessageId: delivery.messageId, sentAt: this.#o.clock() });
+      await this.#o.store.outbox.markSent(job.id, { smtpMessageId: delivery.messageId, sentAt: this.#o.clock.wallNow() });
       log?.info({ recipient: job.recipient, type: job.type, response: delivery.response }, 'notification sent');
       await this.#deleteIfDelivered(job, line.settings, log).catch((err: unknown) =>
         log?.error({ err }, 'message not deleted after delivery (keepMessage is off); it stays in the mailbox'),
@@ -301,13 +308,13 @@ export class NotificationWorker {
   async #sendFailed(job: OutboxJob, err: unknown, log: Logger | undefined): Promise<Outcome> {
     const error = describeSendError(err);
     if (this.#abort.signal.aborted) {
-      await this.#o.store.outbox.markRetry(job.id, this.#o.clock(), `interrupted: ${error}`);
+      await this.#o.store.outbox.markRetry(job.id, this.#o.clock.wallNow(), `interrupted: ${error}`);
       log?.warn({ error }, 'notification interrupted by shutdown; due again at once');
       return 'interrupted';
     }
     if (isPermanentRejection(err)) return this.#fail(job, error, log);
     const delay = retryDelayMs(job.attempts, this.#o.retry);
-    const nextAt = this.#o.clock() + delay;
+    const nextAt = this.#o.clock.wallNow() + delay;
     await this.#o.store.outbox.markRetry(job.id, nextAt, error, isReplyToThisMail(err) ? 'reply' : 'relay');
     log?.warn({ error, retryInMs: delay, recipient: job.recipient }, 'notification not sent; will retry');
     return 'retry';

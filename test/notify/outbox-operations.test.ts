@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { loadConfig } from '../../src/config/load.js';
 import { NotificationWorker } from '../../src/notify/worker.js';
+import { systemClock } from '../../src/shared/clock.js';
 import { ENGINES } from './harness.js';
 import { NotifyFixture } from './fixture.js';
 import { until } from '../helpers/wait.js';
@@ -38,7 +39,7 @@ describe.each(ENGINES)('outbox operations on %s', (engine) => {
   test('SMTP down, then up with no new mail: the relay probe sends every waiting job within seconds, each once', async () => {
     f = await NotifyFixture.create(engine, { listen: false });
     const line = await f.line({ redirectionEmails: [{ email: 'p@example.org', type: 'simple' }, { email: 'q@example.org', type: 'simple' }] });
-    const worker = f.worker({ clock: Date.now, pollIntervalMs: 100, relayProbeIntervalMs: 200 });
+    const worker = f.worker({ clock: systemClock, pollIntervalMs: 100, relayProbeIntervalMs: 200 });
     for (let i = 0; i < 3; i++) await f.deposit(line);
     expect(await worker.runOnce()).toBe(0);
     const waiting = await f.store.outbox.list({ status: 'pending' });

@@ -1,7 +1,7 @@
 /**
  * docs/dialin-menu.md's key tables, generated from the menu specs (menus.ts): each table sits between
  * `<!-- menu-table:<menu> -->` and `<!-- /menu-table:<menu> -->`. `npm run docs:menus` rewrites them;
- * test/unit/dialin/menu-docs.test.ts fails when the doc and the specs disagree.
+ * test/ivr/dialin/menu-docs.test.ts fails when the doc and the specs disagree.
  */
 import { MENU_NAMES, type MenuName } from '../../shared/dialin-keys.js';
 import { actionsOf, MENU_SPECS, type MenuItemSpec } from './menus.js';
