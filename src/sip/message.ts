@@ -31,10 +31,19 @@ const CANONICAL: Record<string, string> = {
   'sip-if-match': 'SIP-If-Match',
 };
 
+/** Names already canonicalised (the parser sees the same few dozen names all day); bounded, cleared when full. */
+const canonicalCache = new Map<string, string>();
+const CANONICAL_CACHE_SIZE = 512;
+
 /** "content-length" → "Content-Length", "call-id" → "Call-ID". */
 export function canonicalHeaderName(name: string): string {
+  const cached = canonicalCache.get(name);
+  if (cached !== undefined) return cached;
   const lower = name.toLowerCase();
-  return CANONICAL[lower] ?? lower.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase());
+  const canonical = CANONICAL[lower] ?? lower.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase());
+  if (canonicalCache.size >= CANONICAL_CACHE_SIZE) canonicalCache.clear();
+  canonicalCache.set(name, canonical);
+  return canonical;
 }
 
 /** An ordered multimap of header fields. Each entry is one field-value (comma lists already split by the parser). */
