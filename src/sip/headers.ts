@@ -59,12 +59,17 @@ const PARAM_VALUE = /^(?:"(?:[^"\\]|\\.)*"|[A-Za-z0-9\-.!%*_+`'~:[\]]+)$/;
  * host / quoted-string; SEMI and EQUAL allow whitespace around them). A leading ";" is optional.
  * Quoted values keep their quotes so that formatting gives back the same text.
  */
+/** More `;name=value` parameters than this in one header value is refused (issue 11; real ones carry a handful). */
+export const MAX_HEADER_PARAMS = 64;
+
 export function parseParams(s: string): Params {
   const params: Params = new Map();
   let text = s.trim();
   if (text === '') return params;
   if (text.startsWith(';')) text = text.slice(1);
-  for (const piece of splitTopLevel(text, ';')) {
+  const pieces = splitTopLevel(text, ';');
+  if (pieces.length > MAX_HEADER_PARAMS) throw new SipParseError(`more than ${MAX_HEADER_PARAMS} header parameters`);
+  for (const piece of pieces) {
     if (piece === '') throw new SipParseError('Empty header parameter');
     const eq = piece.indexOf('=');
     const name = (eq < 0 ? piece : piece.slice(0, eq)).trim();
