@@ -10,7 +10,7 @@
  *    answered only once the datagram is dealt with), (b) a burst of N datagrams while a second socket sends an
  *    OPTIONS every 5 ms: the server's CPU per datagram (/proc) and the OPTIONS answer latency during the burst.
  *
- *   node bench/parser.js [--dist dist] [--ms 8000] [--burst 100] [--no-udp]
+ *   node bench/parser.js [--dist dist] [--ms 8000] [--burst 100] [--no-udp] [--only <regexp of datagram names>] [--root <tree>]
  */
 const { spawn } = require('node:child_process');
 const dgram = require('node:dgram');
@@ -21,6 +21,8 @@ const { ADVERSARIAL_DATAGRAMS, ORDINARY_DATAGRAMS, ORDINARY_INVITE } = require('
 const { loadCost } = require('./lib/sip-cost.js');
 
 const ROOT = join(__dirname, '..');
+/** The tree whose bin/repondeur.js the UDP part starts (`--root`, e.g. an older commit built elsewhere). */
+const SERVER_ROOT = resolve(process.argv.includes('--root') ? process.argv[process.argv.indexOf('--root') + 1] : ROOT);
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
@@ -34,11 +36,12 @@ const q = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.le
 const KB = (n) => n / 1024;
 
 function allCases() {
+  const only = opt('only', '');
   return [
     { name: `ordinary small INVITE (${ORDINARY_INVITE.length} B)`, bytes: ORDINARY_INVITE, kind: 'ordinary' },
     ...ORDINARY_DATAGRAMS.map((d) => ({ ...d, kind: 'ordinary' })),
     ...ADVERSARIAL_DATAGRAMS.map((d) => ({ ...d, kind: 'adversarial' })),
-  ];
+  ].filter((c) => only === '' || new RegExp(only).test(c.name));
 }
 
 async function inProcess(cases) {
@@ -88,15 +91,15 @@ function printInProcess(rows) {
 // ---- over UDP against a running server ----------------------------------------------------------------------
 
 function startServer(dir) {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'repondeur.js'), 'serve'], {
-    cwd: ROOT,
+  const child = spawn(process.execPath, [join(SERVER_ROOT, 'bin', 'repondeur.js'), 'serve'], {
+    cwd: SERVER_ROOT,
     env: {
       PATH: process.env.PATH ?? '',
       REPONDEUR_SIP_PORT: '0',
       REPONDEUR_API_PORT: '0',
       REPONDEUR_STORAGE_DIR: dir,
       REPONDEUR_DATABASE_URL: `sqlite:${join(dir, 'repondeur.db')}`,
-      REPONDEUR_LOG_LEVEL: 'warn',
+      REPONDEUR_LOG_LEVEL: 'info',
       REPONDEUR_SIP_TRANSPORTS: 'udp',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -135,7 +138,8 @@ async function sipClient(sipPort) {
   let seq = 0;
   socket.on('message', (msg) => {
     const text = msg.toString('latin1', 0, Math.min(msg.length, 4096));
-    const id = /\r\nCall-ID:\s*([^\r]+)/i.exec(text)?.[1];
+    // Answers are matched on the branch of their top Via (ours, copied back): Call-ID is one of the hostile parts.
+    const id = /branch=z9hG4bK(?:adv)?([A-Za-z0-9]+)/.exec(text)?.[1];
     const status = Number(/^SIP\/2\.0 (\d{3})/.exec(text)?.[1]);
     if (!id || !status) return;
     if (status >= 200 && /\r\nCSeq:\s*\d+ INVITE/i.test(text)) socket.send(ackFor(text), sipPort, '127.0.0.1');
@@ -155,7 +159,7 @@ async function sipClient(sipPort) {
       const id = fresh();
       const copy = Buffer.from(bytes);
       for (const at of offsets) copy.write(id, at, 'latin1');
-      return [copy, `adv${id}@192.0.2.1`];
+      return [copy, id];
     },
     send(buf) {
       return new Promise((r) => socket.send(buf, sipPort, '127.0.0.1', r));
