@@ -26,10 +26,12 @@ export function skipQuoted(s: string, start: number): number {
 /**
  * Splits `s` on `sep` where it is not inside a quoted-string or a <...> URI, trimming each piece.
  * RFC 3261 §7.3.1: a comma list "MUST be combinable into one 'field-name: field-value' pair"; commas inside
- * quoted display names and angle-bracketed URIs do not separate values.
+ * quoted display names and angle-bracketed URIs do not separate values. Stops once it has more than
+ * `maxPieces` non-empty pieces.
  */
-export function splitTopLevel(s: string, sep: ',' | ';'): string[] {
+export function splitTopLevel(s: string, sep: ',' | ';', maxPieces = Infinity): string[] {
   const out: string[] = [];
+  let nonEmpty = 0;
   let from = 0;
   let inAngle = false;
   for (let i = 0; i < s.length; i++) {
@@ -41,8 +43,11 @@ export function splitTopLevel(s: string, sep: ',' | ';'): string[] {
     } else if (c === '<') inAngle = true;
     else if (c === '>') inAngle = false;
     else if (c === sep && !inAngle) {
-      out.push(s.slice(from, i).trim());
+      const piece = s.slice(from, i).trim();
+      out.push(piece);
       from = i + 1;
+      // Past maxPieces non-empty pieces the caller refuses the value anyway: stop here (issue 11).
+      if (piece !== '' && ++nonEmpty > maxPieces) return out;
     }
   }
   out.push(s.slice(from).trim());

@@ -196,7 +196,8 @@ export function parseMessage(buf: Buffer, limits: ParseLimits = {}): SipMessage 
     const value = trimWsp(line.slice(colon + 1));
     let parts: string[] = [value];
     if (LIST_HEADERS.has(name.toLowerCase()) && value.includes(',')) {
-      errors.catching(() => (parts = splitTopLevel(value, ',').filter((p) => p !== '')), `Malformed ${name}`);
+      const room = lim.maxHeaderValues - values;
+      errors.catching(() => (parts = splitTopLevel(value, ',', room).filter((p) => p !== '')), `Malformed ${name}`);
     }
     values += parts.length;
     if (values > lim.maxHeaderValues) {
