@@ -106,7 +106,7 @@ function startServer(dir) {
   });
   return new Promise((resolveStart, reject) => {
     let buf = '';
-    child.stdout.on('data', (d) => {
+    child.stdout.on('data', function onData(d) {
       buf += d.toString();
       for (let i; (i = buf.indexOf('\n')) >= 0; buf = buf.slice(i + 1)) {
         let log;
@@ -115,7 +115,14 @@ function startServer(dir) {
         } catch {
           continue;
         }
-        if (log.msg === 'repondeur listening') resolveStart({ child, sipPort: Number(/:(\d+)$/.exec(String(log.sip))[1]) });
+        if (log.msg === 'repondeur listening') {
+          // From here on the logs are only drained, not parsed: parsing them would load this process, which
+          // also times the OPTIONS probes.
+          child.stdout.off('data', onData);
+          child.stdout.resume();
+          resolveStart({ child, sipPort: Number(/:(\d+)$/.exec(String(log.sip))[1]) });
+          return;
+        }
       }
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));

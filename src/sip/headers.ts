@@ -181,6 +181,9 @@ export interface NameAddr {
 
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+\-.]*:\S+$/;
 
+/** A display name longer than this is refused (issue 11: real ones are a few words; 8 KB of them cost the server). */
+export const MAX_DISPLAY_NAME_CHARS = 512;
+
 export function parseNameAddr(value: string): NameAddr {
   const text = value.trim();
   let displayName: string | undefined;
@@ -190,12 +193,14 @@ export function parseNameAddr(value: string): NameAddr {
   if (text.startsWith('"')) {
     const end = skipQuoted(text, 0);
     if (end < 0) throw new SipParseError('Unterminated display name');
+    if (end > MAX_DISPLAY_NAME_CHARS + 2) throw new SipParseError(`display name longer than ${MAX_DISPLAY_NAME_CHARS} characters`);
     displayName = text.slice(1, end - 1).replace(/\\(.)/g, '$1');
     i = end;
     while (text[i] === ' ' || text[i] === '\t') i++;
     if (text[i] !== '<') throw new SipParseError('Expected <URI> after display name');
   } else {
     const lt = text.indexOf('<');
+    if (lt > MAX_DISPLAY_NAME_CHARS) throw new SipParseError(`display name longer than ${MAX_DISPLAY_NAME_CHARS} characters`);
     if (lt >= 0) {
       const name = text.slice(0, lt).trim();
       // §25.1: display-name = *(token LWS) / quoted-string

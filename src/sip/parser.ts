@@ -68,6 +68,9 @@ const LIST_HEADERS = new Set([
 /** Headers that must appear at most once (RFC 4475 §3.1.2.13 "multi01" expects a 400 otherwise). */
 const SINGLE_HEADERS = ['Call-ID', 'CSeq', 'From', 'To', 'Max-Forwards', 'Content-Length', 'Content-Type'];
 
+/** Methods whose request can establish a dialog (RFC 3261 §12, RFC 6665 SUBSCRIBE, RFC 3515 REFER). */
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+
 /** §8.1.1: "A valid SIP request formulated by a UAC MUST, at a minimum, contain the following header fields: To, From, CSeq, Call-ID, Max-Forwards, and Via". */
 const MANDATORY = ['Via', 'From', 'To', 'Call-ID', 'CSeq'];
 
@@ -255,9 +258,11 @@ function validateHeaders(headers: Headers, method: string | undefined, errors: E
     const v = headers.get(name);
     if (v !== undefined) errors.catching(() => parseNameAddr(v), `Malformed ${name}`);
   }
-  for (const c of headers.getAll('Contact')) {
-    if (c !== '*') errors.catching(() => parseNameAddr(c), 'Malformed Contact');
-  }
+  const contacts = headers.getAll('Contact');
+  // §8.1.1.8: "The Contact header field MUST be present and contain exactly one SIP or SIPS URI in any request
+  // that can result in the establishment of a dialog." (Issue 11: a list of hundreds is refused before parsing.)
+  if (contacts.length > 1 && method !== undefined && DIALOG_CREATING.has(method)) errors.add('Contact must hold exactly one URI');
+  else for (const c of contacts) if (c !== '*') errors.catching(() => parseNameAddr(c), 'Malformed Contact');
   const callId = headers.get('Call-ID');
   // §25.1: callid = word [ "@" word ]; word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" /
   // "~" / "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}" ) — so <, > and " are
