@@ -11,6 +11,7 @@
  *    OPTIONS every 5 ms: the server's CPU per datagram (/proc) and the OPTIONS answer latency during the burst.
  *
  *   node bench/parser.js [--dist dist] [--ms 8000] [--burst 100] [--no-udp] [--only <regexp of datagram names>] [--root <tree>]
+ *     [--compare <other dist>]   (in-process only: times another build in the same rounds, e.g. an older commit)
  */
 const { spawn } = require('node:child_process');
 const dgram = require('node:dgram');
@@ -44,24 +45,34 @@ function allCases() {
   ].filter((c) => only === '' || new RegExp(only).test(c.name));
 }
 
+/** `--compare <dist>`: another build (e.g. an older commit), timed in the same rounds so load hits both alike. */
+const compareDist = opt('compare', '');
+
 async function inProcess(cases) {
-  const cost = await loadCost(dist);
-  const samples = cases.map(() => []);
-  const outcomes = cases.map((c) => cost(c.bytes));
-  for (let w = 0; w < 20; w++) for (const c of cases) cost(c.bytes);
+  const costs = [await loadCost(dist), ...(compareDist ? [await loadCost(resolve(compareDist))] : [])];
+  const samples = costs.map(() => cases.map(() => []));
+  const outcomes = costs.map((cost) => cases.map((c) => cost(c.bytes)));
+  for (let w = 0; w < 20; w++) for (const cost of costs) for (const c of cases) cost(c.bytes);
   const start = Date.now();
   let rounds = 0;
   while (Date.now() - start < budgetMs || rounds < 50) {
-    for (let i = 0; i < cases.length; i++) {
-      const t0 = process.hrtime.bigint();
-      cost(cases[i].bytes);
-      samples[i].push(Number(process.hrtime.bigint() - t0) / 1000);
+    for (let k = 0; k < costs.length; k++) {
+      for (let i = 0; i < cases.length; i++) {
+        const t0 = process.hrtime.bigint();
+        costs[k](cases[i].bytes);
+        samples[k][i].push(Number(process.hrtime.bigint() - t0) / 1000);
+      }
     }
     rounds++;
   }
   return cases.map((c, i) => {
-    const s = samples[i].sort((a, b) => a - b);
-    return { ...c, outcome: outcomes[i], p50: q(s, 0.5), p99: q(s, 0.99), max: s[s.length - 1], perKb: q(s, 0.5) / KB(c.bytes.length), n: s.length };
+    const s = samples[0][i].sort((a, b) => a - b);
+    const row = { ...c, outcome: outcomes[0][i], p50: q(s, 0.5), p99: q(s, 0.99), max: s[s.length - 1], perKb: q(s, 0.5) / KB(c.bytes.length), n: s.length };
+    if (costs.length > 1) {
+      const o = samples[1][i].sort((a, b) => a - b);
+      row.compare = { outcome: outcomes[1][i], p50: q(o, 0.5), p99: q(o, 0.99), max: o[o.length - 1] };
+    }
+    return row;
   });
 }
 
@@ -76,6 +87,7 @@ function printInProcess(rows) {
     'p99 µs': +r.p99.toFixed(1),
     'max µs': +r.max.toFixed(1),
     'p50 µs/KB': +r.perKb.toFixed(2),
+    ...(r.compare ? { 'compare: outcome': r.compare.outcome.slice(0, 30), 'compare p50 µs': +r.compare.p50.toFixed(1), 'compare max µs': +r.compare.max.toFixed(1) } : {}),
   })));
   const big = rows.filter((r) => r.bytes.length > 50_000);
   const ord = big.filter((r) => r.kind === 'ordinary');

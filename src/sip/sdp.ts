@@ -160,6 +160,8 @@ export const SDP_LIMITS = {
   maxLines: 2048,
   /** Lines kept after dropping the attributes we never read (see {@link linesWeRead}). */
   maxLinesRead: 1024,
+  /** Length of a line we read (an m= line of 128 payload types is under 600 characters). */
+  maxLineRead: 2048,
 } as const;
 
 /** The a= attributes the offer/answer code reads; sdp-transform tries ~50 regular expressions on every other one. */
@@ -202,6 +204,7 @@ function linesWeRead(sdp: string): string {
         throw new SdpNegotiationError(`SDP has more than ${SDP_LIMITS.maxMedia} media descriptions`, 399);
       }
       if (keep) {
+        if (end - from > SDP_LIMITS.maxLineRead) throw new SdpNegotiationError(`SDP line longer than ${SDP_LIMITS.maxLineRead} characters`, 399);
         if (kept.length === SDP_LIMITS.maxLinesRead) throw new SdpNegotiationError(`SDP has more than ${SDP_LIMITS.maxLinesRead} lines we read`, 399);
         kept.push(sdp.slice(from, end));
       }

@@ -77,7 +77,7 @@ describe('~64 KB datagrams: ordinary ones are read, adversarial ones parsed or r
     expect((err as SipParseError).partial?.headers.get('Call-ID')).toBe('x');
   });
 
-  test('SDP limits: 32 m= sections and 2,048 lines pass, one more is 488; unread attributes do not count as read', () => {
+  test('SDP limits: 32 m= sections, 2,048 lines and 2,048-character lines pass, one more is 488; unread attributes do not count as read', () => {
     const head = 'v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n';
     const media = (n: number): string => `${head}${'m=audio 49170 RTP/AVP 0\r\n'.repeat(n)}`;
     const local = { address: '0.0.0.0', port: 9, sessionId: '0', sessionVersion: 0 };
@@ -86,6 +86,9 @@ describe('~64 KB datagrams: ordinary ones are read, adversarial ones parsed or r
     const lines = (n: number): string => `${head}m=audio 49170 RTP/AVP 0\r\n${'a=candidate:1 1 UDP 1 192.0.2.1 1 typ host\r\n'.repeat(n - 6)}`;
     expect(() => answerOffer(lines(SDP_LIMITS.maxLines), local)).not.toThrow();
     expect(() => answerOffer(lines(SDP_LIMITS.maxLines + 1), local)).toThrow(SdpNegotiationError);
+    const mLine = (n: number): string => `${head}m=audio 49170 RTP/AVP 0${' '.repeat(n - 23)}\r\n`;
+    expect(() => answerOffer(mLine(SDP_LIMITS.maxLineRead), local)).not.toThrow();
+    expect(() => answerOffer(mLine(SDP_LIMITS.maxLineRead + 1), local)).toThrow(/SDP line longer than/);
     // The attributes we read survive the filter: direction, ptime, rtpmap (lone-CR line ends too).
     const offer = `${head}m=audio 49170 RTP/AVP 96 0 101\r\na=rtpmap:96 opus/48000\r\na=candidate:x\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:30\r\na=sendonly\r\n`;
     for (const sdp of [offer, offer.replace(/\r\n/g, '\r'), offer.replace(/\r\n/g, '\n')]) {
