@@ -159,7 +159,9 @@ describe('parseMessage: header fields', () => {
   });
 
   test('list headers split on top-level commas only; others keep their commas', () => {
-    const req = parseMessage(invite([
+    // A REGISTER: a request that can create a dialog must carry exactly one Contact URI (§8.1.1.8, below).
+    const register = (lines: string[]): Buffer => crlf(['REGISTER sip:example.com SIP/2.0', ...BASE.slice(0, 5), 'CSeq: 2 REGISTER', ...lines]);
+    const req = parseMessage(register([
       'Contact: "Doe, John" <sip:john@a.example.com;x=1,2>;q=0.5, <sip:john@b.example.com>',
       'Allow: INVITE,ACK , BYE',
       'Record-Route: <sip:p1.example.com;lr>,<sip:p2.example.com;lr>',
@@ -176,6 +178,12 @@ describe('parseMessage: header fields', () => {
     expect(req.headers.getAll('Record-Route')).toHaveLength(2);
     expect(req.headers.get('WWW-Authenticate')).toBe('Digest realm="a, b", nonce="x"');
     expect(req.headers.get('Date')).toBe('Sat, 13 Nov 2010 23:29:00 GMT');
+  });
+
+  test('§8.1.1.8: an INVITE with more than one Contact URI is refused (400), one is fine', () => {
+    expect(() => parseMessage(invite(['Contact: <sip:a@a.example.com>, <sip:b@b.example.com>']))).toThrow(/Contact must hold exactly one URI/);
+    expect(() => parseMessage(invite(['Contact: <sip:a@a.example.com>', 'Contact: <sip:b@b.example.com>']))).toThrow(/Contact must hold exactly one URI/);
+    expect((parseMessage(invite(['Contact: <sip:a@a.example.com>'])) as SipRequest).headers.getAll('Contact')).toHaveLength(1);
   });
 
   test('Contact: * is kept as is', () => {
