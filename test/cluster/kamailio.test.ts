@@ -17,6 +17,7 @@ import { proxyPort } from '../helpers/ports.js';
 import { ROOT, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { describeSipp, runSipp } from '../helpers/sipp.js';
 import { PG_URL } from '../helpers/test-database.js';
+import { until } from '../helpers/wait.js';
 
 const DEMO = '+33912345678';
 const PORT = proxyPort();
@@ -117,6 +118,8 @@ describe('two nodes behind Kamailio', () => {
     expect(r.successful).toBe(4);
     expect(r.code).toBe(0);
     if (r.code !== 0) throw new Error(describeSipp(r));
+    // A message is stored after the caller's BYE was answered: wait for both nodes to have logged all four.
+    await until('four messages stored', () => storedIds(nodes[0]!).length + storedIds(nodes[1]!).length >= 4, 30_000);
     // Round robin: each node took calls; every message both stored is in the one shared store.
     expect(storedIds(nodes[0]!).length).toBeGreaterThan(0);
     expect(storedIds(nodes[1]!).length).toBeGreaterThan(0);
@@ -156,7 +159,8 @@ describe('two nodes behind Kamailio', () => {
     const survivorBefore = storedIds(survivor).length;
     const after = await runSipp({ scenario: 'deposit-pcma.xml', target: `127.0.0.1:${PORT}`, calls: 2, concurrency: 2, rate: 2, timeoutMs: 90000 });
     expect(after.successful).toBe(2);
-    expect(storedIds(survivor).length - survivorBefore).toBeGreaterThanOrEqual(2);
+    // Stored after the BYE is answered, so possibly after SIPp exits.
+    await until('the survivor storing both new messages', () => storedIds(survivor).length - survivorBefore >= 2, 30_000);
 
     const all = (await store!.messages.list({ line: DEMO })).map((m) => m.id);
     for (const id of [...storedIds(victim), ...storedIds(survivor)]) expect(all).toContain(id);
