@@ -71,14 +71,13 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
 
   const worker = NotificationWorker.fromConfig(config, store, { logger });
   const sweeper = RetentionSweeper.fromConfig(config, store, { logger });
-  const onMessageStored = (id: string): void => worker.notify(id);
   // Messages whose recording was cut by a crash are stored before new calls come in.
   // Several nodes may share storage.dir: this one records into its own spool dir and only recovers dead nodes'.
   const spoolOwnership = await SpoolOwnership.claim(config.storage.dir, config.node.id || defaultNodeId(), logger).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
-  const recovered = await recoverSpooledMessages({ store, config, logger, onMessageStored, ownership: spoolOwnership });
+  const recovered = await recoverSpooledMessages({ store, config, logger, ownership: spoolOwnership });
   if (recovered.length > 0) logger.warn({ recovered }, 'recovered messages interrupted by a crash');
 
   const transport = new SipTransport({
@@ -94,7 +93,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const admission = new AdmissionControl(config.admission);
   const sip = new SipUserAgent({ transport, logger, admission, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls });
+  const router = new CallRouter({ store, prompts, config, logger, ports, metrics: metrics.calls });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
   const mwi = new MwiNotifier({
     ua: sip,

@@ -25,7 +25,6 @@ export interface CallRouterDeps {
   config: Config;
   logger: Logger;
   ports: RtpPortAllocator;
-  onMessageStored?: (messageId: string) => void;
   /** Call counters (Prometheus); absent: none kept. */
   metrics?: CallMetricsSink;
 }
@@ -213,7 +212,6 @@ export class CallRouter {
         ...(caller.number ? { caller: caller.number } : {}),
         ...(caller.name ? { callerName: caller.name } : {}),
         busy: target.kind === 'line' && isBusyReason(target.reason),
-        ...(this.#deps.onMessageStored ? { onMessageStored: this.#deps.onMessageStored } : {}),
       });
       this.#deps.metrics?.depositFinished(deposit.outcome);
     }

@@ -19,7 +19,7 @@ export {
   type AuthFailure,
   type LockoutPolicy,
 } from './auth-failures.js';
-export { OutboxRepository, type OutboxJob, type OutboxStatus } from './outbox.js';
+export { OutboxRepository, notificationsFor, type NotificationDefaults, type OutboxJob, type OutboxStatus } from './outbox.js';
 export { RetentionLogRepository, type RetentionLogEntry, type RetentionRecord } from './retention-log.js';
 export { OvhConsumerKeyRepository, type OvhConsumerKey } from './ovh-consumer-keys.js';
 export type { Database, StoreDialect } from './tables.js';
