@@ -1,11 +1,18 @@
 /**
+ * Part of the composition root, not of the shared kernel: it reads the media layer's counters (the pacing
+ * scheduler, the RTP packet totals) and implements the ports the layers report through (ivr's
+ * {@link CallMetricsSink}, ops' {@link OutboxBacklog}), so it sits above them; the shared kernel imports no layer.
+ * No layer imports it: server.ts builds the Prometheus registry and hands the API {@link collectEngineMetrics}.
+ *
  * Process-wide engine metrics for operators and `npm run bench`: prompt send lateness (the shared pacing
  * scheduler), event-loop delay, open UDP sockets (one per RTP session, plus the SIP listener), memory and CPU.
  * Everything is read on demand; nothing here runs on the packet path.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CallMetricsSink } from './ivr/call-metrics.js';
 import { LATE_SEND_THRESHOLD_MS, rtpPacketTotals, sharedPacingScheduler, type PacingStatsSnapshot, type RtpPacketTotals } from './media/index.js';
+import type { OutboxBacklog } from './ops/outbox-backlog.js';
 
 export interface EngineMetrics {
   /** Process uptime in seconds. */
@@ -52,20 +59,6 @@ export function collectEngineMetrics(): EngineMetrics {
 }
 
 // ---- Prometheus (GET /metrics, text exposition format) ----------------------------------------------------------
-
-/** The events the call router reports (implemented with prom-client below; the router only sees this interface). */
-export interface CallMetricsSink {
-  callStarted(kind: 'deposit' | 'dialin'): void;
-  callEnded(kind: 'deposit' | 'dialin'): void;
-  /** A call refused or failed before or while being set up, by cause (not_found, fax_redirect, no_rtp_port, sdp, error…). */
-  callFailed(cause: string): void;
-  /** A deposit's outcome: stored, discarded-too-short, hangup-before-beep, not-recorded. */
-  depositFinished(outcome: string): void;
-  /** How a dial-in authentication ended: login-pin, login-caller-id, refused-too-many-tries, refused-locked. */
-  dialInAuth(outcome: string): void;
-  /** One wrong line number or PIN typed on a dial-in call. */
-  dialInPinFailure(): void;
-}
 
 export interface PrometheusMetrics {
   readonly registry: Registry;
@@ -175,10 +168,4 @@ export function createPrometheusMetrics(
     },
     storeQueryDuration: (durationMs) => storeQueries.observe(durationMs / 1000),
   };
-}
-
-export interface OutboxBacklog {
-  counts: Partial<Record<'pending' | 'failed' | 'sent', number>>;
-  /** Epoch ms of the oldest pending job's creation, or null. */
-  oldestPendingAt: number | null;
 }

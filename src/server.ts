@@ -5,8 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createLogger, type Logger } from './log.js';
-import type { Config } from './config/schema.js';
+import { createLogger, type Logger } from './shared/log.js';
+import type { Config } from './shared/config.js';
 import { SipTransport } from './sip/transport/transport.js';
 import { SipUserAgent } from './sip/user-agent.js';
 import { AdmissionControl } from './sip/admission.js';
@@ -21,7 +21,7 @@ import { NotificationWorker } from './notify/worker.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { createApiServer } from './api/server.js';
 import { ensureWritableDir } from './ops/storage-dir.js';
-import { createPrometheusMetrics } from './metrics.js';
+import { collectEngineMetrics, createPrometheusMetrics, startEngineMetrics } from './metrics.js';
 import { readOutboxBacklog, readRetentionDeletions } from './ops/outbox-backlog.js';
 import { MwiNotifier } from './mwi/mwi-notifier.js';
 import { userOf } from './ivr/call-target.js';
@@ -114,7 +114,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let api: FastifyInstance | undefined;
   let apiPort: number | undefined;
   if (config.api.enabled) {
-    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining }, prometheus: metrics.registry });
+    startEngineMetrics();
+    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining }, prometheus: metrics.registry, engineMetrics: collectEngineMetrics });
     await api.listen({ host: config.api.host, port: config.api.port });
     const addr = api.server.address();
     apiPort = typeof addr === 'object' && addr ? addr.port : config.api.port;

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { decodeWav, WavFormatError } from '../media/wav.js';
-import { encodeAudioOffThread } from '../notify/formats/encode-pool.js';
-import { AUDIO_FORMAT_INFO, AudioFormatError, type AudioFormat, type EncodedAudio } from '../notify/formats/index.js';
+import { reencodeStoredWav } from '../shared/audio/transcode.js';
+import { AUDIO_FORMAT_INFO, AudioFormatError, type AudioFormat, type EncodedAudio } from '../shared/audio/index.js';
 import { PoolBusyError, WorkerLostError, WorkerPool, WorkerTaskError, WorkerTimeoutError } from '../shared/worker-pool.js';
 import { ApiError } from './errors.js';
 import type { GreetingJob, GreetingResult } from './greeting-decode.js';
@@ -85,21 +84,10 @@ function tooLong(durationMs: number): ApiError {
   return new ApiError(400, `file: the greeting lasts ${Math.round(durationMs / 1000)} s, at most ${MAX_GREETING_MS / 1000} s allowed`);
 }
 
-/**
- * A stored message (a WAV of any PCM/G.711 layout) re-encoded as `format`. WAV downloads are always 16-bit
- * PCM, which every browser's <audio> plays (A-law WAV is not). mp3/ogg/flac are encoded in a worker thread;
- * when its queue is full: 503 `busy` with Retry-After.
- */
+/** {@link reencodeStoredWav} for an HTTP download: a full encoder queue is 503 `busy` with Retry-After. */
 export async function transcodeStoredWav(stored: Buffer, format: AudioFormat): Promise<EncodedAudio> {
-  let decoded;
   try {
-    decoded = decodeWav(stored);
-  } catch (err) {
-    if (err instanceof WavFormatError) throw new Error(`stored message audio is unreadable: ${err.message}`, { cause: err });
-    throw err;
-  }
-  try {
-    return await encodeAudioOffThread(decoded.samples, decoded.sampleRate, format);
+    return await reencodeStoredWav(stored, format);
   } catch (err) {
     if (err instanceof PoolBusyError) {
       throw new ApiError(503, 'the server is busy encoding other recordings: try again in a few seconds', { 'retry-after': '2' });

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
 import type { GreetingInfo, Line, Message, Store, VoicemailSettings } from '../store/index.js';
 import type { SessionRegistry } from './auth.js';
 import type { lineParamSchema } from './validation.js';

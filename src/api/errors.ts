@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError, StoreError, ValidationError } from '../store/index.js';
-import { AudioFormatError } from '../notify/formats/index.js';
+import { AudioFormatError } from '../shared/audio/index.js';
 
 /** The short machine-readable codes of the `error` field of every error body. */
 export const ERROR_CODES = {

@@ -1,5 +1,6 @@
-import { encodeWav } from '../media/wav.js';
-import { AudioFormatError, decodeAudio, toTelephonyPcm, TELEPHONY_RATE } from '../notify/formats/index.js';
+import { encodeWav } from '../shared/audio/wav.js';
+import { AudioFormatError, decodeAudio, toTelephonyPcm } from '../shared/audio/index.js';
+import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
 /** Input and output of one greeting conversion (run in a worker thread: see greeting-worker.ts). */
 export interface GreetingJob {
@@ -19,6 +20,6 @@ export async function convertGreeting(job: GreetingJob): Promise<GreetingResult>
   const pcm = toTelephonyPcm(await decodeAudio(data, job.hint, { maxSeconds: job.maxMs / 1000 }));
   // E.g. one sample at 153 122 Hz: nothing is left at 8 kHz, and an empty greeting would be silence to callers.
   if (pcm.length === 0) throw new AudioFormatError('file: the audio is too short: it contains no sample once converted to 8 kHz');
-  const durationMs = Math.round((pcm.length * 1000) / TELEPHONY_RATE);
-  return { wav: encodeWav(pcm, TELEPHONY_RATE), durationMs };
+  const durationMs = Math.round((pcm.length * 1000) / SAMPLE_RATE);
+  return { wav: encodeWav(pcm, SAMPLE_RATE), durationMs };
 }

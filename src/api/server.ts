@@ -1,8 +1,8 @@
 import multipart from '@fastify/multipart';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ConfigSchema, type Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import { ConfigSchema, type Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
 import { Store } from '../store/index.js';
 import { Authenticator, SessionRegistry } from './auth.js';
 import type { ApiContext } from './context.js';
@@ -39,6 +39,11 @@ export interface ApiServerOptions {
   readiness?: ReadinessSource;
   /** The Prometheus registry served at `GET /metrics` (operator); absent: no such route. */
   prometheus?: Registry;
+  /**
+   * The engine's load snapshot served at `GET /api/v1/metrics` (operator): the composition root passes
+   * metrics.ts's `collectEngineMetrics` (the API does not import the root); absent: no such route.
+   */
+  engineMetrics?: () => object;
 }
 
 const OptionsSchema = z.object({
@@ -50,6 +55,7 @@ const OptionsSchema = z.object({
   clock: z.custom<() => number>((v) => typeof v === 'function', { error: 'clock must be a function' }).optional(),
   maxUploadBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
   prometheus: z.custom<Registry>((v) => typeof v === 'object' && v !== null, { error: 'prometheus must be a prom-client Registry' }).optional(),
+  engineMetrics: z.custom<() => object>((v) => typeof v === 'function', { error: 'engineMetrics must be a function' }).optional(),
   readiness: z.custom<ReadinessSource>((v) => typeof v === 'object' && v !== null, { error: 'readiness must be { sipBound(), draining() }' }).optional(),
 });
 
@@ -104,7 +110,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       registerVoicemailRoutes(api, ctx);
       registerGreetingRoutes(api, ctx, maxUploadBytes);
       registerMessageRoutes(api, ctx);
-      registerMetricsRoutes(api, ctx);
+      if (options.engineMetrics) registerMetricsRoutes(api, options.engineMetrics);
       registerOutboxRoutes(api, ctx);
       api.get(
         '/openapi.json',

@@ -4,7 +4,7 @@
  * FLAC STREAMINFO total samples, MP3 Xing/Info frame count or size/bitrate, Ogg granule of the last page) lets
  * a too-long greeting be refused without decoding 20 minutes of audio to learn it.
  */
-import { parseMpegFrameHeader, readGaplessInfo, skipId3v2 } from '../notify/formats/mpeg-audio.js';
+import { parseMpegFrameHeader, readGaplessInfo, skipId3v2 } from '../shared/audio/mpeg-audio.js';
 import { ApiError } from './errors.js';
 
 /** The duration the header announces, in ms, or undefined when the container does not say. */

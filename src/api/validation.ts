@@ -1,6 +1,6 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
-import { toE164 } from '../ivr/numbers.js';
+import { toE164 } from '../shared/e164.js';
 import { GreetingKindSchema, ValidationError } from '../store/index.js';
 
 /**

@@ -5,9 +5,9 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Config } from '../config/schema.js';
-import { toE164 } from '../ivr/numbers.js';
-import { transcodeStoredWav } from '../api/audio.js';
+import type { Config } from '../shared/config.js';
+import { toE164 } from '../shared/e164.js';
+import { reencodeStoredWav } from '../shared/audio/transcode.js';
 import { OvhCredentialRegistry } from '../api/routes/ovh/credentials.js';
 import {
   AUDIO_FORMATS,
@@ -19,7 +19,7 @@ import {
   openStore,
   type Store,
 } from '../store/index.js';
-import { isAudioFormat } from '../notify/formats/index.js';
+import { isAudioFormat } from '../shared/audio/index.js';
 
 export const OPERATOR_USAGE = `usage:
   repondeur line add <number> [--pin P] [--routing fax|voicemail] [--language fr|en]
@@ -214,7 +214,7 @@ const COMMANDS: Record<string, (inv: Invocation) => Promise<void>> = {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new UsageError(`--id "${id}" is not a message id`);
     const message = await inv.store.messages.get(id.toLowerCase());
     if (message.line !== line) throw new StoreError(`message ${id} does not belong to line ${line}`);
-    const audio = await transcodeStoredWav(await inv.store.messages.getAudio(message.id), format);
+    const audio = await reencodeStoredWav(await inv.store.messages.getAudio(message.id), format);
     if (inv.values.out === undefined) {
       inv.io.out(audio.data);
     } else {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigSchema, type Config } from './schema.js';
+import { ConfigSchema, type Config } from '../shared/config.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -3,11 +3,11 @@
  * menu, a deposit into a voicemail-routed line, a redirect (302) or a refusal (480) for a fax-routed line, or 404
  * for a number we do not serve. The router acts on the decision; the media set-up is call-media.ts.
  */
-import type { Config } from '../config/schema.js';
+import type { Config } from '../shared/config.js';
 import type { SipRequest } from '../sip/message.js';
 import type { Line, Store } from '../store/index.js';
 import { isBusyReason, resolveCallTarget, type TargetLookup } from './call-target.js';
-import { toE164 } from './numbers.js';
+import { toE164 } from '../shared/e164.js';
 
 export type CallClass =
   /** The dial-in number: the mailbox menu. */

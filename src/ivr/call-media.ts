@@ -3,9 +3,9 @@
  * SDP (an answer to the INVITE's offer, or our offer when it had none), and the {@link SipCall} the flows run on.
  * What the call is for is decided before, by call-classifier.ts.
  */
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import { advertisedAddress } from '../net-address.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
+import { advertisedAddress } from '../shared/net-address.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
 import { SdpNegotiationError } from '../sip/sdp.js';
 import type { SipDialog } from '../sip/sip-dialog.js';

@@ -4,7 +4,7 @@
  */
 import type { SipRequest } from '../sip/message.js';
 import { parseNameAddr, parseUri } from '../sip/headers.js';
-import { toE164 } from './numbers.js';
+import { toE164 } from '../shared/e164.js';
 
 export type CallTarget =
   | { kind: 'dialin'; number: string }

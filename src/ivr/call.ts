@@ -2,7 +2,7 @@
  * The small interface call flows are written against. One implementation drives a SIP dialog and an RTP session
  * (SipCall); tests may drive flows through it too, but integration tests go through real SIP and RTP.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 
 export type PlayOutcome = 'completed' | 'interrupted' | 'hangup';
 

@@ -2,15 +2,15 @@
  * Runs an incoming INVITE: asks the classifier which flow it is for (call-classifier.ts), answers the refusals
  * (404, 302, 480), has the media set up (call-media.ts) and runs the dial-in or deposit flow on the answered call.
  */
-import type { Logger } from '../log.js';
-import type { CallMetricsSink } from '../metrics.js';
-import type { Config } from '../config/schema.js';
+import type { Logger } from '../shared/log.js';
+import type { CallMetricsSink } from './call-metrics.js';
+import type { Config } from '../shared/config.js';
 import type { Store } from '../store/index.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
 import { parseNameAddr, parseUri } from '../sip/headers.js';
 import type { RtpPortAllocator } from '../media/index.js';
 import type { PromptCatalog } from './prompts/catalog.js';
-import { toE164 } from './numbers.js';
+import { toE164 } from '../shared/e164.js';
 import { CallClassifier, type CallClass } from './call-classifier.js';
 import { AnsweredCall, CallMediaSetup } from './call-media.js';
 import { runDepositFlow } from './deposit/deposit-flow.js';

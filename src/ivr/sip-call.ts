@@ -2,12 +2,13 @@
  * `Call` over a SIP dialog and its RTP session: prompts go out through the session's paced player, DTMF comes from
  * RFC 4733 events, in-band tones (both via the session) and SIP INFO (via the dialog), recordings go to a spool WAV.
  */
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { SipDialog } from '../sip/sip-dialog.js';
 import type { SipRequest } from '../sip/message.js';
 import type { NegotiatedMedia } from '../sip/sdp.js';
 import { parseDtmfInfoBody, RtpRecorder, spoolWavSamples, truncateSpoolWav, type RtpSession } from '../media/index.js';
 import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
+import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
 /** A recording stops this long after its maximum length by the wall clock even when the audio is behind (caller stopped sending). */
 /** After a hang-up, how long the recording still takes the audio that was sent before the BYE. */
@@ -196,13 +197,13 @@ export class SipCall implements Call {
     const result = await recorder.finish();
     if (result.spoolWriteError) {
       // Disk full (or another write error) on the spool: the recording is not lost, its tail was kept in memory.
-      this.logger.warn({ err: result.spoolWriteError.message, code: (result.spoolWriteError as NodeJS.ErrnoException).code, keptInMemoryMs: (result.unwrittenSamples!.length * 1000) / 8000 }, 'recording: spool write failed; the message is stored from memory (no crash recovery for it)');
+      this.logger.warn({ err: result.spoolWriteError.message, code: (result.spoolWriteError as NodeJS.ErrnoException).code, keptInMemoryMs: (result.unwrittenSamples!.length * 1000) / SAMPLE_RATE }, 'recording: spool write failed; the message is stored from memory (no crash recovery for it)');
     }
     // The maximum length is a hard limit on what is kept, whatever arrived in a burst before the last check.
-    const wav = truncateSpoolWav(result.wav, Math.floor((opts.maxDurationMs * 8000) / 1000));
+    const wav = truncateSpoolWav(result.wav, Math.floor((opts.maxDurationMs * SAMPLE_RATE) / 1000));
     const samples = spoolWavSamples(wav);
-    this.logger.info({ end, digit, durationMs: (samples.length * 1000) / 8000 }, 'recording ended');
-    return { end, ...(digit !== undefined ? { digit } : {}), path: result.path, wav, samples, durationMs: (samples.length * 1000) / 8000 };
+    this.logger.info({ end, digit, durationMs: (samples.length * 1000) / SAMPLE_RATE }, 'recording ended');
+    return { end, ...(digit !== undefined ? { digit } : {}), path: result.path, wav, samples, durationMs: (samples.length * 1000) / SAMPLE_RATE };
   }
 
   async hangup(): Promise<void> {

@@ -1,4 +1,5 @@
 import { DTMF_FREQUENCIES } from './tones.js';
+import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
 /** RFC 4733 §3.2, Table 3: DTMF named events 0–15 → keys. */
 const EVENT_KEYS = '0123456789*#ABCD';
@@ -132,7 +133,7 @@ export class GoertzelDtmfDetector {
   #misses = 0;
 
   constructor(onDigit: (digit: string) => void, options: GoertzelOptions = {}) {
-    const rate = options.sampleRate ?? 8000;
+    const rate = options.sampleRate ?? SAMPLE_RATE;
     const minAmp = options.minToneAmplitude ?? 250;
     if (!Number.isInteger(rate) || rate < 4000) throw new RangeError(`GoertzelDtmfDetector: sample rate ${rate} too low for DTMF`);
     if (!(minAmp > 0)) throw new RangeError(`GoertzelDtmfDetector: minToneAmplitude must be > 0, got ${minAmp}`);

@@ -34,14 +34,6 @@ const ALAW_DECODE = buildDecodeTable(alaw.decodeSample);
 const MULAW_ENCODE = buildEncodeTable(mulaw.encodeSample);
 const ALAW_ENCODE = buildEncodeTable(alaw.encodeSample);
 
-export function decodeTableFor(codec: G711Codec): Int16Array {
-  return codec === 'PCMU' ? MULAW_DECODE : ALAW_DECODE;
-}
-
-export function encodeTableFor(codec: G711Codec): Uint8Array {
-  return codec === 'PCMU' ? MULAW_ENCODE : ALAW_ENCODE;
-}
-
 export function silenceByteFor(codec: G711Codec): number {
   return codec === 'PCMU' ? PCMU_SILENCE_BYTE : PCMA_SILENCE_BYTE;
 }

@@ -29,14 +29,13 @@ export {
   encodeG711,
   encodeG711Into,
 } from './g711.js';
-export { type DecodedWav, WavFormatError, decodeWav, encodeWav, wavHeader } from './wav.js';
 export { type ToneOptions, DTMF_FREQUENCIES, beep, concatPcm, dtmfTone, multiTone, silence } from './tones.js';
 export { PortsExhaustedError, RtpPortAllocator } from './port-allocator.js';
 export { RTP_HEADER_BYTES, RtpHeaderView, type RtpParseResult, parseRtp, seqDelta, tsDelta, writeRtpHeader } from './rtp-packet.js';
 export { LATE_SEND_THRESHOLD_MS, type RtpPacketTotals, rtpPacketTotals } from './rtp-counters.js';
 export { RtpSequenceTracker } from './rtp-sequence.js';
 export { type PacedJob, PacingScheduler, PacingStats, type PacingStatsSnapshot, sharedPacingScheduler } from './pacer.js';
-export { type PlayOptions, type PlayOutcome, type PlaybackFormat, PromptPlayer } from './player.js';
+export { type PlayOptions, type PlaybackFormat, PromptPlayer } from './player.js';
 export { DEFAULT_COMFORT_NOISE_LEVEL_DBOV, type SilenceFormat, SilencePacketSource, g711SilencePayload } from './silence.js';
 export {
   type DtmfEvent,

@@ -4,6 +4,7 @@ import type { PacedJob, PacingScheduler } from './pacer.js';
 import { LATE_SEND_THRESHOLD_MS, rtpPacketTotals } from './rtp-counters.js';
 import { RTP_HEADER_BYTES, writeRtpHeader } from './rtp-packet.js';
 import { SilencePacketSource, type SilenceFormat } from './silence.js';
+import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
 /** What the player needs from the session it speaks on. */
 export interface RtpDatagramSink {
@@ -24,9 +25,8 @@ export interface PlayOptions {
   signal?: AbortSignal;
 }
 
-export type PlayOutcome = 'completed' | 'aborted';
+export type PlaybackEnd = 'completed' | 'aborted';
 
-const SAMPLE_RATE = 8000;
 /** A wake-up later than this (an event-loop stall) skips the missed frames instead of sending them in a burst. */
 const MAX_CATCH_UP_MS = 1000;
 
@@ -38,7 +38,7 @@ interface Prompt {
   readonly samplesPerFrame: number;
   readonly payloadType: number;
   readonly ptimeMs: number;
-  readonly resolve: (outcome: PlayOutcome) => void;
+  readonly resolve: (outcome: PlaybackEnd) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: () => void;
   frame: number;
@@ -128,7 +128,7 @@ export class PromptPlayer implements PacedJob {
   }
 
   /** Plays `pcm` (8 kHz mono) in `format`; resolves when the last frame was sent or the signal aborted. */
-  play(pcm: Int16Array, format: PlaybackFormat, options: PlayOptions = {}): Promise<PlayOutcome> {
+  play(pcm: Int16Array, format: PlaybackFormat, options: PlayOptions = {}): Promise<PlaybackEnd> {
     const signal = options.signal;
     if (this.#closed || signal?.aborted) return Promise.resolve('aborted');
     if (pcm.length === 0) return Promise.resolve('completed');
@@ -143,7 +143,7 @@ export class PromptPlayer implements PacedJob {
       encodeG711Into(format.codec, pcm.subarray(from, to), datagrams, payloadAt);
       if (to - from < samplesPerFrame) datagrams.fill(silenceByteFor(format.codec), payloadAt + (to - from), payloadAt + samplesPerFrame);
     }
-    return new Promise<PlayOutcome>((resolve) => {
+    return new Promise<PlaybackEnd>((resolve) => {
       const prompt: Prompt = {
         datagrams,
         frames,
@@ -230,7 +230,7 @@ export class PromptPlayer implements PacedJob {
     this.#timestamp = (this.#timestamp + samples) >>> 0;
   }
 
-  #end(prompt: Prompt, outcome: PlayOutcome): void {
+  #end(prompt: Prompt, outcome: PlaybackEnd): void {
     const i = this.#queue.indexOf(prompt);
     if (i < 0) return;
     this.#queue.splice(i, 1);

@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { codecOfStaticPayloadType, decodeG711Into, type G711Codec } from './g711.js';
 import { seqDelta, tsDelta } from './rtp-packet.js';
 import { WavSpoolWriter } from './wav-spool.js';
+import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
 /** Where a session delivers received audio packets. */
 export interface RtpAudioSink {
   pushRtp(sequenceNumber: number, timestamp: number, ssrc: number, payloadType: number, payload: Uint8Array): void;
 }
 
-const SAMPLE_RATE = 8000;
 const SLOTS = 64;
 const BIG_ENDIAN = endianness() === 'BE';
 /** RFC 3550 App. A.1: MAX_DROPOUT / MAX_MISORDER — beyond these the sequence is taken as restarted. */

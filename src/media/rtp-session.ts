@@ -2,11 +2,11 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { GoertzelDtmfDetector, Rfc4733Receiver } from './dtmf.js';
 import { codecOfStaticPayloadType, decodeG711Into, type G711Codec } from './g711.js';
 import { sharedPacingScheduler, type PacingScheduler } from './pacer.js';
-import { PromptPlayer, type PlayOptions, type PlayOutcome } from './player.js';
+import { PromptPlayer, type PlayOptions, type PlaybackEnd } from './player.js';
 import type { RtpPortAllocator } from './port-allocator.js';
 import type { RtpAudioSink } from './recorder.js';
 import { rtpPacketTotals } from './rtp-counters.js';
@@ -196,7 +196,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   /** Plays 8 kHz mono PCM in the negotiated format (see {@link PromptPlayer}). */
-  play(pcm: Int16Array, options: PlayOptions = {}): Promise<PlayOutcome> {
+  play(pcm: Int16Array, options: PlayOptions = {}): Promise<PlaybackEnd> {
     if (!this.#format) return Promise.reject(new Error('RtpSession.play: configure() the media format first'));
     return this.#player.play(pcm, this.#format, options);
   }

@@ -1,7 +1,7 @@
 import { silenceByteFor, type G711Codec } from './g711.js';
 import { RTP_HEADER_BYTES } from './rtp-packet.js';
+import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
-const SAMPLE_RATE = 8000;
 /**
  * Datagrams in the ring. A datagram handed to the socket is normally sent at once, but when the kernel buffer is
  * full libuv queues it and keeps a reference to its bytes until it goes out: a slot is only rewritten when fewer

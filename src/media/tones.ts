@@ -1,7 +1,8 @@
+import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 /** Tone and silence generators producing 16-bit linear PCM (default 8 kHz). */
 
 export interface ToneOptions {
-  /** Sample rate in Hz (default 8000). */
+  /** Sample rate in Hz (default SAMPLE_RATE, 8 kHz). */
   sampleRate?: number;
   /** Peak amplitude per component, 0…32767 (default 8000, about −12 dBFS). */
   amplitude?: number;
@@ -15,7 +16,7 @@ function sampleCount(ms: number, rate: number): number {
 
 /** Sum of sine waves at `frequencies` (each of peak `amplitude`), clipped to 16 bits. */
 export function multiTone(frequencies: readonly number[], ms: number, options: ToneOptions = {}): Int16Array {
-  const rate = options.sampleRate ?? 8000;
+  const rate = options.sampleRate ?? SAMPLE_RATE;
   const amp = options.amplitude ?? 8000;
   const n = sampleCount(ms, rate);
   const out = new Int16Array(n);
@@ -34,7 +35,7 @@ export function beep(frequencyHz = 1000, ms = 300, options: ToneOptions = {}): I
 }
 
 /** `ms` milliseconds of digital silence. */
-export function silence(ms: number, sampleRate = 8000): Int16Array {
+export function silence(ms: number, sampleRate = SAMPLE_RATE): Int16Array {
   return new Int16Array(sampleCount(ms, sampleRate));
 }
 

@@ -9,7 +9,8 @@ import {
   readPcm16LE,
   riffChunks,
   wavHeader,
-} from './wav.js';
+} from '../shared/audio/wav.js';
+import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 
@@ -45,12 +46,12 @@ export class WavSpoolWriter {
   }
 
   /** Starts creating (or truncating) `path` with the provisional header; appends may be queued at once. */
-  static start(path: string, sampleRate = 8000, fsync = true): WavSpoolWriter {
+  static start(path: string, sampleRate = SAMPLE_RATE, fsync = true): WavSpoolWriter {
     return new WavSpoolWriter(path, sampleRate, fsync);
   }
 
   /** Creates (or truncates) `path` and writes the provisional header; rejects when that fails. */
-  static async create(path: string, sampleRate = 8000, fsync = true): Promise<WavSpoolWriter> {
+  static async create(path: string, sampleRate = SAMPLE_RATE, fsync = true): Promise<WavSpoolWriter> {
     const writer = new WavSpoolWriter(path, sampleRate, fsync);
     await writer.ready;
     return writer;
@@ -175,7 +176,7 @@ export function setWavDataBytes(wav: Buffer, dataBytes: number): void {
  * True when `bytes` is a WAV exactly as the spool writes and the store keeps it: the 44-byte header of
  * {@link wavHeader} (16-bit PCM, mono, `sampleRate`) whose sizes match the bytes that follow it.
  */
-export function isSpoolFormatWav(bytes: Buffer, sampleRate = 8000): boolean {
+export function isSpoolFormatWav(bytes: Buffer, sampleRate = SAMPLE_RATE): boolean {
   if (bytes.length < WAV_HEADER_BYTES || (bytes.length - WAV_HEADER_BYTES) % 2 !== 0) return false;
   return wavHeader(bytes.length - WAV_HEADER_BYTES, sampleRate).equals(bytes.subarray(0, WAV_HEADER_BYTES));
 }
@@ -221,7 +222,7 @@ export async function recoverSpooledWav(path: string): Promise<RecoveredWav> {
     await fh.read(head, 0, head.length, 0);
     if (!isRiffWave(head)) throw new WavFormatError(`${path}: not a RIFF/WAVE spool file`);
     let blockAlign = 2;
-    let sampleRate = 8000;
+    let sampleRate = SAMPLE_RATE;
     for (const { id, headerOffset: off, bodyOffset: dataAt, size: chunkSize } of riffChunks(head)) {
       if (id === 'fmt ' && off + 24 <= head.length) {
         sampleRate = head.readUInt32LE(off + 12) || sampleRate;

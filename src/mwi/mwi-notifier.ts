@@ -3,7 +3,7 @@
  * the line → subscriptions registry and sends a NOTIFY to every subscriber of a line when its counts change.
  */
 import { z } from 'zod';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { createResponse } from '../sip/response.js';
 import { getTag, parseCSeq } from '../sip/headers.js';
 import { dialogKey, newTag } from '../sip/dialog.js';
@@ -11,22 +11,8 @@ import type { Peer, SipRequest, SipResponse } from '../sip/message.js';
 import { ALLOWED_EVENTS } from '../sip/user-agent.js';
 import { SubscriptionDialog, type NotifyBody, type SubscriptionHost } from '../sip/subscription-dialog.js';
 import type { Folder } from '../store/schema.js';
+import { MwiOptionsSchema, type MwiOptions } from '../shared/config.js';
 import { MESSAGE_SUMMARY_EVENT, MESSAGE_SUMMARY_TYPE, countsFromFolders, messageAccount, messageSummaryBody } from './message-summary.js';
-
-export const MwiOptionsSchema = z
-  .object({
-    /** Shortest subscription accepted (423 Interval Too Brief with Min-Expires below it), seconds. */
-    minExpires: z.number().int().min(1).max(86400),
-    /** Longest subscription granted (longer requests are shortened), seconds. */
-    maxExpires: z.number().int().min(1).max(604800),
-    /** Granted when the SUBSCRIBE has no Expires (RFC 6665 §4.1.2.1: the event package's default; RFC 3842: 3600). */
-    defaultExpires: z.number().int().min(1).max(604800),
-    /** Changes of one line within this many ms are sent as one NOTIFY. */
-    coalesceMs: z.number().int().min(0).max(60000).default(100),
-  })
-  .strict()
-  .refine((o) => o.minExpires <= o.maxExpires, { error: 'mwi.minExpires must not exceed mwi.maxExpires' });
-export type MwiOptions = z.input<typeof MwiOptionsSchema>;
 
 /** What the notifier needs from the UA: the subscription host plus the response decoration (Contact, Allow). */
 export interface MwiUserAgent extends SubscriptionHost {

@@ -1,5 +1,5 @@
 import type { SendMailOptions } from 'nodemailer';
-import type { EncodedAudio } from './formats/index.js';
+import type { EncodedAudio } from '../shared/audio/index.js';
 import type { Language, OutboxJob, VoicemailSettings } from '../store/index.js';
 import { attachmentFilename, renderNotification, type RecordingState } from './templates.js';
 

@@ -1,5 +1,4 @@
 export { NotificationWorker, NotificationConfigError, type NotificationStore, type NotificationWorkerOptions } from './worker.js';
-export { notificationsFor, type NotificationDefaults } from './recipients.js';
 export { buildNotificationMail, jobMessageId, senderFor, type NotificationMailInput, type Sender } from './compose.js';
 export {
   attachmentFilename,

@@ -1,4 +1,4 @@
-import { toNational } from '../ivr/numbers.js';
+import { toNational } from '../shared/e164.js';
 import type { Language } from '../store/index.js';
 
 /** Default time zone of the dates in e-mails (config `voicemail.timeZone`), whatever the server's TZ. */

@@ -2,15 +2,15 @@ import type { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
-import { decodeWav } from '../media/wav.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
+import { decodeWav } from '../shared/audio/wav.js';
 import { isSpoolFormatWav } from '../media/wav-spool.js';
 import { NotFoundError, type OutboxJob, type Repositories, type VoicemailSettings } from '../store/index.js';
 import { retryDelayMs, DEFAULT_RETRY_POLICY } from './backoff.js';
 import { buildNotificationMail, senderFor, type Sender } from './compose.js';
-import { encodeAudioWhenFree } from './formats/encode-pool.js';
-import { AUDIO_FORMAT_INFO, type AudioFormat, type EncodedAudio } from './formats/index.js';
+import { encodeAudioWhenFree } from '../shared/audio/encode-pool.js';
+import { AUDIO_FORMAT_INFO, type AudioFormat, type EncodedAudio } from '../shared/audio/index.js';
 import {
   DEFAULT_SMTP_TIMEOUTS,
   EmlFileTransport,

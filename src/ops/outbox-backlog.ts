@@ -1,5 +1,11 @@
 import type { Store } from '../store/index.js';
-import type { OutboxBacklog } from '../metrics.js';
+
+/** The outbox backlog as the Prometheus gauges show it (metrics.ts reads it at each scrape). */
+export interface OutboxBacklog {
+  counts: Partial<Record<'pending' | 'failed' | 'sent', number>>;
+  /** Epoch ms of the oldest pending job's creation, or null. */
+  oldestPendingAt: number | null;
+}
 
 /** Outbox jobs by status and the creation time of the oldest pending one: one grouped query. */
 export async function readOutboxBacklog(store: Store): Promise<OutboxBacklog> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import type { Config } from '../shared/config.js';
+import type { Logger } from '../shared/log.js';
 import type { Repositories } from '../store/index.js';
 
 const DAY_MS = 86_400_000;

@@ -12,41 +12,10 @@
  * most `maxTrackedSources` are tracked (the least recently seen one is forgotten first).
  * Time comes from an injectable Clock (milliseconds), so the logic is tested on a manual clock.
  */
-import { z } from 'zod';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { AdmissionOptionsSchema, type AdmissionOptions } from '../shared/config.js';
 
 export const DEFAULT_SCANNER_USER_AGENTS = ['friendly-scanner', 'sipvicious', 'sipcli', 'sip-scan', 'sipsak', 'vaxsipuseragent', 'pplsip', 'iwar', 'sundayddr', 'smap', 'nessus'];
-
-export const AdmissionOptionsSchema = z
-  .object({
-    enabled: z.boolean(),
-    /** Requests per second a source may send, sustained (the token bucket's refill rate). */
-    ratePerSecond: z.number().positive(),
-    /** Requests a source may send at once (the bucket's size). */
-    burst: z.number().int().min(1),
-    /** Refusals (503) a rate-limited source gets before it is dropped silently until its bucket is full again. */
-    dropAfterRefusals: z.number().int().min(0),
-    /** INVITEs from one source not yet answered or answered 2xx but not yet ACKed. */
-    maxHalfOpenPerSource: z.number().int().min(1),
-    /** Calls (INVITE accepted by admission, until the dialog or the transaction ends) at once, all sources. */
-    maxCalls: z.number().int().min(1),
-    /** Calls not yet ACKed at once, all sources. */
-    maxHalfOpen: z.number().int().min(1),
-    /** Sources whose counters are kept at once (least recently seen forgotten first). */
-    maxTrackedSources: z.number().int().min(16),
-    /** A source not heard from this long, with no call in progress, is forgotten. */
-    sourceIdleSeconds: z.number().positive(),
-    /** Retry-After (seconds) of the 503 responses. */
-    retryAfterSeconds: z.number().int().min(1).max(3600),
-    /** User-Agent substrings (case-insensitive) whose requests are dropped without an answer. */
-    scannerUserAgents: z.array(z.string().min(1)),
-    /** Addresses exempt from the per-source limits (a trusted proxy such as Kamailio in front of us). */
-    trustedSources: z.array(z.string().min(1)),
-  })
-  .strict()
-  .refine((o) => o.maxHalfOpen <= o.maxCalls, { message: 'maxHalfOpen must not exceed maxCalls', path: ['maxHalfOpen'] });
-
-export type AdmissionOptions = z.infer<typeof AdmissionOptionsSchema>;
 
 export const DEFAULT_ADMISSION_OPTIONS: AdmissionOptions = {
   enabled: true,

@@ -3,7 +3,7 @@
  * or accept with an SDP answer (or an offer when the INVITE had none). Emits 'cancel' when a CANCEL ends it first.
  */
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import type { Peer, SipRequest, SipResponse } from './message.js';
 import { createResponse } from './response.js';
 import { UasDialogState, newTag } from './dialog.js';

@@ -7,8 +7,8 @@
  *   'terminated' (reason: DialogEndReason)      the dialog is over; emitted exactly once
  */
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../log.js';
-import type { Clock, Timer } from './clock.js';
+import type { Logger } from '../shared/log.js';
+import type { Clock, Timer } from '../shared/clock.js';
 import type { SipRequest, SipResponse, Peer } from './message.js';
 import { createResponse } from './response.js';
 import type { UasDialogState } from './dialog.js';

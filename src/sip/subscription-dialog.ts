@@ -3,8 +3,8 @@
  * we send in it (one at a time, the latest state wins), refreshes, un-subscribes and termination.
  */
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../log.js';
-import type { Clock, Timer } from './clock.js';
+import type { Logger } from '../shared/log.js';
+import type { Clock, Timer } from '../shared/clock.js';
 import type { Peer, SipRequest, SipResponse } from './message.js';
 import { UasDialogState } from './dialog.js';
 

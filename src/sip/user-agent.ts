@@ -6,8 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Logger } from '../log.js';
-import { systemClock, type Clock } from './clock.js';
+import type { Logger } from '../shared/log.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { Peer, SipMessage, SipRequest, SipResponse, TransportName } from './message.js';
 import { createResponse } from './response.js';
 import { getTag, parseCSeq, parseUri } from './headers.js';

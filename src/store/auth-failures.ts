@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { parseOrThrow } from './errors.js';
 import { lineNumber } from './lines.js';
+import type { LockoutPolicy } from '../shared/config.js';
 import { EpochMsSchema, type AuthSource } from './schema.js';
 import type { AuthFailuresTable, StoreContext } from './tables.js';
 
@@ -13,13 +14,6 @@ export interface AuthFailure {
   source: AuthSource;
   remote: string | null;
   at: number;
-}
-
-/** Lockout rule: `maxFailures` failures within `windowMs` lock the line for `lockMs` after the last of them. */
-export interface LockoutPolicy {
-  maxFailures: number;
-  windowMs: number;
-  lockMs: number;
 }
 
 export const DEFAULT_LOCKOUT_POLICY: Readonly<LockoutPolicy> = Object.freeze({

@@ -12,14 +12,10 @@ export {
   type ListMessagesOptions,
 } from './messages.js';
 export { GreetingRepository, type Greeting, type GreetingInfo, type PutGreetingInput } from './greetings.js';
-export {
-  AuthFailureRepository,
-  DEFAULT_LOCKOUT_POLICY,
-  computeLockedUntil,
-  type AuthFailure,
-  type LockoutPolicy,
-} from './auth-failures.js';
-export { OutboxRepository, notificationsFor, type NotificationDefaults, type OutboxJob, type OutboxStatus } from './outbox.js';
+export { AuthFailureRepository, DEFAULT_LOCKOUT_POLICY, computeLockedUntil, type AuthFailure } from './auth-failures.js';
+export { type LockoutPolicy } from '../shared/config.js';
+export { OutboxRepository, type OutboxJob, type OutboxStatus } from './outbox.js';
 export { RetentionLogRepository, type RetentionLogEntry, type RetentionRecord } from './retention-log.js';
 export { OvhConsumerKeyRepository, type OvhConsumerKey } from './ovh-consumer-keys.js';
 export type { Database, StoreDialect } from './tables.js';
+export { notificationsFor, type NotificationDefaults } from './recipients.js';

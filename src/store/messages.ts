@@ -4,7 +4,8 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { NotFoundError, parseOrThrow } from './errors.js';
 import { lineNumber, readSettings, requireLine } from './lines.js';
-import { enqueueNotifications, notificationsFor, type OutboxJob } from './outbox.js';
+import { enqueueNotifications, type OutboxJob } from './outbox.js';
+import { notificationsFor } from './recipients.js';
 import { recordRetention } from './retention-log.js';
 import {
   EpochMsSchema,

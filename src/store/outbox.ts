@@ -3,15 +3,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { NotFoundError, parseOrThrow } from './errors.js';
 import { lineNumber } from './lines.js';
-import {
-  DEFAULT_VOICEMAIL_SETTINGS,
-  EpochMsSchema,
-  MAX_REDIRECTION_EMAILS,
-  type AudioFormat,
-  type Notification,
-  type NotificationType,
-  type VoicemailSettings,
-} from './schema.js';
+import { EpochMsSchema, type AudioFormat, type Notification, type NotificationType } from './schema.js';
 import { inTransaction, type Database, type MessagesTable, type OutboxTable, type StoreContext } from './tables.js';
 
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
@@ -61,33 +53,6 @@ function toJob(row: OutboxTable): OutboxJob {
       durationMs: Number(row.duration_ms),
     },
   };
-}
-
-/** Server-wide fallbacks for what a mailbox's settings leave out. */
-export interface NotificationDefaults {
-  audioFormat?: AudioFormat;
-}
-
-/**
- * The e-mail notifications a new message of a mailbox gets (what `messages.create` enqueues by default): one per
- * redirection address — `attachment` ones carry the recording in the mailbox's `audioFormat`, `simple` ones only
- * the text. Addresses are de-duplicated case-insensitively (first occurrence wins) and capped at
- * {@link MAX_REDIRECTION_EMAILS}.
- */
-export function notificationsFor(
-  settings: Partial<Pick<VoicemailSettings, 'redirectionEmails' | 'audioFormat'>>,
-  defaults: NotificationDefaults = {},
-): Notification[] {
-  const format = settings.audioFormat ?? defaults.audioFormat ?? DEFAULT_VOICEMAIL_SETTINGS.audioFormat;
-  const seen = new Set<string>();
-  const out: Notification[] = [];
-  for (const { email, type } of settings.redirectionEmails ?? []) {
-    const key = email.trim().toLowerCase();
-    if (seen.has(key) || out.length >= MAX_REDIRECTION_EMAILS) continue;
-    seen.add(key);
-    out.push({ recipient: email.trim(), type, format });
-  }
-  return out;
 }
 
 /** Inserts one pending job per notification for `message`, on `db` (the message's own transaction). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUDIO_FORMATS, type AudioFormat } from '../shared/audio/types.js';
 
 /** Routing of a line: calls reaching it are answered by the fax receiver or by the voicemail. */
 export const ROUTINGS = ['fax', 'voicemail'] as const;
@@ -14,8 +15,8 @@ export type Folder = (typeof FOLDERS)[number];
 export const GREETING_KINDS = ['unavail', 'busy', 'greet', 'temp', 'name'] as const;
 export type GreetingKind = (typeof GREETING_KINDS)[number];
 
-export const AUDIO_FORMATS = ['aiff', 'au', 'flac', 'mp3', 'ogg', 'wav'] as const;
-export type AudioFormat = (typeof AUDIO_FORMATS)[number];
+/** The attachment formats of the e-mails: the audio formats of the shared kernel. */
+export { AUDIO_FORMATS, type AudioFormat };
 
 export const NOTIFICATION_TYPES = ['attachment', 'simple'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
@@ -75,7 +76,6 @@ export const RedirectionEmailSchema = z.strictObject(
   { email: email('email'), type: NotificationTypeSchema },
   { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown field(s) ${iss.keys.join(', ')}` : 'must be { email, type }') },
 );
-export type RedirectionEmail = z.infer<typeof RedirectionEmailSchema>;
 
 const redirectionEmails = z
   .array(RedirectionEmailSchema, { error: 'redirectionEmails must be an array of { email, type }' })
@@ -133,7 +133,6 @@ export type VoicemailSettings = z.output<typeof VoicemailSettingsSchema>;
 
 /** A partial update of the settings: only the fields present change (`redirectionEmails` is replaced whole). */
 export const VoicemailSettingsUpdateSchema = z.strictObject(settingsShape, { error: unknownField }).partial();
-export type VoicemailSettingsUpdate = z.output<typeof VoicemailSettingsUpdateSchema>;
 
 /** One e-mail notification to enqueue with a new message. */
 export const NotificationSchema = z.strictObject({

@@ -4,7 +4,7 @@ import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type LogEve
 import { Migrator } from 'kysely';
 import pg from 'pg';
 import { z } from 'zod';
-import type { Logger } from '../log.js';
+import type { Logger } from '../shared/log.js';
 import { AuthFailureRepository } from './auth-failures.js';
 import { StoreError, parseOrThrow } from './errors.js';
 import { GreetingRepository } from './greetings.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { decodeWav } from '../../src/media/wav.js';
-import { decodeAudio } from '../../src/notify/formats/index.js';
+import { decodeWav } from '../../src/shared/audio/wav.js';
+import { decodeAudio } from '../../src/shared/audio/index.js';
 import { OPERATOR_TOKEN, ENGINES, call, depositMessage, enc, freshLine, startHarness, type Harness } from './harness.js';
 
 const V1 = '/api/v1';

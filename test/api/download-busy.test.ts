@@ -1,8 +1,8 @@
 import { afterAll, expect, test } from '@jest/globals';
 import { transcodeStoredWav } from '../../src/api/audio.js';
 import { ApiError, toErrorResponse } from '../../src/api/errors.js';
-import { encodeWav } from '../../src/media/wav.js';
-import { closeEncodeWorkers } from '../../src/notify/formats/encode-pool.js';
+import { encodeWav } from '../../src/shared/audio/wav.js';
+import { closeEncodeWorkers } from '../../src/shared/audio/encode-pool.js';
 
 afterAll(() => closeEncodeWorkers());
 

@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from '@jest/globals';
 import { closeGreetingWorkers, greetingFromUpload } from '../../src/api/audio.js';
-import { encodeWav } from '../../src/media/wav.js';
+import { encodeWav } from '../../src/shared/audio/wav.js';
 
 afterAll(() => closeGreetingWorkers());
 

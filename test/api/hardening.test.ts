@@ -9,7 +9,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApiServer } from '../../src/api/index.js';
-import { encodeWav } from '../../src/media/wav.js';
+import { encodeWav } from '../../src/shared/audio/wav.js';
 import { ENGINES, TestDatabase, call, enc, freshLine, testConfig, toneWav, type Engine } from './harness.js';
 import type { Store } from '../../src/store/index.js';
 

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createApiServer } from '../../src/api/index.js';
-import { ConfigSchema, type Config } from '../../src/config/schema.js';
+import { collectEngineMetrics } from '../../src/metrics.js';
+import { ConfigSchema, type Config } from '../../src/shared/config.js';
 import type { Store } from '../../src/store/index.js';
 import { TestDatabase as SharedTestDatabase, lineNumbers, toneWav, type Engine } from '../helpers/test-database.js';
 
@@ -53,6 +54,7 @@ export async function startHarness(
     logger: pino({ level: 'silent' }),
     clock,
     maxUploadBytes: options.maxUploadBytes,
+    engineMetrics: collectEngineMetrics,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;

@@ -1,8 +1,8 @@
 /** `repondeur outbox list|retry` and `repondeur retention log` against a real store. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runOperatorCommand } from '../../src/cli/operator.js';
-import type { Config } from '../../src/config/schema.js';
-import { notificationsFor } from '../../src/notify/index.js';
+import type { Config } from '../../src/shared/config.js';
+import { notificationsFor } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
 import { ENGINES, PG_URL, TestDatabase, freshLine, testConfig, toneWav } from './harness.js';
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runOperatorCommand } from '../../src/cli/operator.js';
-import type { Config } from '../../src/config/schema.js';
-import { decodeAudio } from '../../src/notify/formats/index.js';
+import type { Config } from '../../src/shared/config.js';
+import { decodeAudio } from '../../src/shared/audio/index.js';
 import type { Store } from '../../src/store/index.js';
 import { ENGINES, PG_URL, TestDatabase, depositMessage, freshLine, testConfig } from './harness.js';
 

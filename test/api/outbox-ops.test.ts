@@ -3,7 +3,7 @@
  * failed jobs (one or all), and the retention log.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { notificationsFor } from '../../src/notify/index.js';
+import { notificationsFor } from '../../src/store/index.js';
 import { ENGINES, OPERATOR_TOKEN, call, freshLine, startHarness, toneWav, type Harness } from './harness.js';
 
 describe.each(ENGINES)('outbox and retention log API on %s', (engine) => {

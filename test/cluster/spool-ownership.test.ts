@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { DepositSpool, SpoolOwnedError, SpoolOwnership, recoverSpooledMessages, spoolDir, spoolName } from '../../src/ivr/deposit/index.js';
-import { multiTone, wavHeader } from '../../src/media/index.js';
+import { multiTone } from '../../src/media/index.js';
+import { wavHeader } from '../../src/shared/audio/wav.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { chooseGreeting, DepositGreeting, GREETING_GAP_MS, systemPromptIds } from '../../src/ivr/deposit/index.js';
 import { BUILTIN_PROMPT_DIR, PromptCatalog } from '../../src/ivr/prompts/catalog.js';
-import { concatPcm, encodeWav, multiTone, silence } from '../../src/media/index.js';
+import { concatPcm, multiTone, silence } from '../../src/media/index.js';
+import { encodeWav } from '../../src/shared/audio/wav.js';
 import { openStore, type GreetingKind, type Store } from '../../src/store/index.js';
 
 const LINE = '+33912345678';

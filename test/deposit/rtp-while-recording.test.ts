@@ -7,7 +7,7 @@
  * Real `repondeur serve` process, real SIP and RTP from the independent test UA (test/helpers/test-ua.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { decodeWav } from '../../src/media/index.js';
+import { decodeWav } from '../../src/shared/audio/wav.js';
 import { openStore, type Message, type Store } from '../../src/store/index.js';
 import { join } from 'node:path';
 import { g711RoundTrip, type G711Codec, type ReceivedRtpPacket } from '../helpers/rtp-peer.js';

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { DepositSpool, recoverSpooledMessages, spoolDir, spoolName } from '../../src/ivr/deposit/index.js';
-import { decodeWav, multiTone, wavHeader } from '../../src/media/index.js';
+import { multiTone } from '../../src/media/index.js';
+import { decodeWav, wavHeader } from '../../src/shared/audio/wav.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
 const LINE = '+33912345678';

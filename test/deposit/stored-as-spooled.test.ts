@@ -12,7 +12,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RtpRecorder } from '../../src/media/recorder.js';
-import { wavHeader } from '../../src/media/wav.js';
+import { wavHeader } from '../../src/shared/audio/wav.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { decodeG711 } from '../helpers/rtp-peer.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';

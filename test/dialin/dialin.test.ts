@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { encodeWav } from '../../src/media/wav.js';
+import { encodeWav } from '../../src/shared/audio/wav.js';
 import { multiTone } from '../../src/media/tones.js';
 import { sayMessageCount } from '../../src/ivr/prompts/speech.js';
 import { openStore, type Folder, type Store } from '../../src/store/index.js';

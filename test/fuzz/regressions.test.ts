@@ -1,9 +1,9 @@
 /** Crashes the fuzzer found, kept as plain regression tests. */
 import { afterAll, expect, test } from '@jest/globals';
 import { closeGreetingWorkers, greetingFromUpload } from '../../src/api/audio.js';
-import { encodeWav } from '../../src/media/wav.js';
-import { AudioFormatError, resample } from '../../src/notify/formats/index.js';
-import { cachedFilterCount, resamplerFor } from '../../src/notify/formats/resample.js';
+import { encodeWav } from '../../src/shared/audio/wav.js';
+import { AudioFormatError, resample } from '../../src/shared/audio/index.js';
+import { cachedFilterCount, resamplerFor } from '../../src/shared/audio/resample.js';
 import { answerOffer } from '../../src/sip/sdp.js';
 
 test('sdp: a numeric-looking c= address ("100.1", made a number by sdp-transform) does not crash the answer', () => {

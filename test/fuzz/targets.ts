@@ -11,9 +11,9 @@ import { serialize } from '../../src/sip/message.js';
 import { answerOffer, readAnswer, SdpNegotiationError } from '../../src/sip/sdp.js';
 import { parseRtp, RtpHeaderView, writeRtpHeader } from '../../src/media/rtp-packet.js';
 import { dtmfKeyOfEvent, parseDtmfInfoBody, Rfc4733Receiver } from '../../src/media/dtmf.js';
-import { encodeWav } from '../../src/media/wav.js';
+import { encodeWav } from '../../src/shared/audio/wav.js';
 import { greetingFromUpload } from '../../src/api/audio.js';
-import { AudioFormatError } from '../../src/notify/formats/types.js';
+import { AudioFormatError } from '../../src/shared/audio/types.js';
 import { ApiError } from '../../src/api/errors.js';
 
 export class PropertyBroken extends Error {

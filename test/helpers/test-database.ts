@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { encodeWav } from '../../src/media/wav.js';
+import { encodeWav } from '../../src/shared/audio/wav.js';
 import { openStore, type OpenStoreOptions, type Store } from '../../src/store/index.js';
 
 export const ENGINES = ['sqlite', 'postgres'] as const;

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '../../src/store/index.js';
-import { decodeWav } from '../../src/media/wav.js';
+import { decodeWav } from '../../src/shared/audio/wav.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { findTone } from '../helpers/prompt-match.js';
 

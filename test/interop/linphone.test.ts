@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PromptCatalog } from '../../src/ivr/prompts/catalog.js';
-import { decodeWav } from '../../src/media/wav.js';
+import { decodeWav } from '../../src/shared/audio/wav.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { findTone } from '../helpers/prompt-match.js';
 import { sippPorts } from '../helpers/ports.js';

@@ -5,11 +5,11 @@ import {
   attachmentFilename,
   formatDuration,
   isPermanentRejection,
-  notificationsFor,
   renderNotification,
   retryDelayMs,
   senderFor,
 } from '../../src/notify/index.js';
+import { notificationsFor } from '../../src/store/index.js';
 import type { Store } from '../../src/store/index.js';
 
 describe('notificationsFor', () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemPromptIds, GREETING_GAP_MS } from '../../src/ivr/deposit/index.js';
 import { BUILTIN_PROMPT_DIR, PromptCatalog } from '../../src/ivr/prompts/catalog.js';
-import { decodeWav } from '../../src/media/index.js';
+import { decodeWav } from '../../src/shared/audio/wav.js';
 import { openStore } from '../../src/store/index.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { describeSipp, runSipp, scenarioPath } from '../helpers/sipp.js';

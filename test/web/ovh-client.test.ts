@@ -5,7 +5,7 @@ import { launchTestBrowser } from '../helpers/browser.js';
 import pino from 'pino';
 import { transcodeStoredWav } from '../../src/api/audio.js';
 import { createApiServer } from '../../src/api/index.js';
-import { decodeAudio } from '../../src/notify/formats/index.js';
+import { decodeAudio } from '../../src/shared/audio/index.js';
 import type { Store } from '../../src/store/index.js';
 import { freshLine, OPERATOR_TOKEN, TestDatabase, testConfig, toneWav } from '../api/harness.js';
 import { httpsGet, httpsPut, signedRequest, startOvhTlsFront, TEST_APP as APP, type OvhTlsFront } from './ovh-harness.js';

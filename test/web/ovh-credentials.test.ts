@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createApiServer } from '../../src/api/index.js';
 import { runOperatorCommand } from '../../src/cli/operator.js';
-import type { Config } from '../../src/config/schema.js';
+import type { Config } from '../../src/shared/config.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { ENGINES, PG_URL, TestDatabase, freshLine, testConfig } from '../api/harness.js';
 import { signedRequest, startOvhTlsFront, TEST_APP, type OvhTlsFront } from './ovh-harness.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../helpers/browser.js';
-import { encodeWav } from '../../src/media/wav.js';
+import { encodeWav } from '../../src/shared/audio/wav.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { freshLine } from '../api/harness.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { lockoutPolicy } from '../../config/lockout.js';
+import { lockoutPolicy } from '../../shared/config.js';
 import { clearedSessionCookie, presentedToken, sessionCookie } from '../auth.js';
 import { iso, parsed, type ApiContext } from '../context.js';
 import { ApiError } from '../errors.js';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AUDIO_FORMATS, AudioFormatSchema, FolderSchema, NotFoundError, type Message } from '../../store/index.js';
 import { downloadHeaders, transcodeStoredWav } from '../audio.js';
 import { requireLineAccess } from '../auth.js';
-import { iso, messageView, parsed, type ApiContext } from '../context.js';
+import { messageView, parsed, type ApiContext } from '../context.js';
 import { MessageIdSchema } from '../validation.js';
 
 /** Messages ("directories" in the operator's API): list, read, move between folders, download, delete. */

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { collectEngineMetrics, startEngineMetrics } from '../../metrics.js';
-import type { ApiContext } from '../context.js';
 
 /**
  * `GET /metrics` (operator): the engine's load figures — prompt send lateness histogram (p50/p99/p99.9),
  * event-loop delay, open UDP sockets (≈ calls in progress), RSS and CPU time. `npm run bench` polls it.
+ * `snapshot` is the composition root's `collectEngineMetrics` (src/metrics.ts).
  */
-export function registerMetricsRoutes(app: FastifyInstance, _ctx: ApiContext): void {
-  startEngineMetrics();
+export function registerMetricsRoutes(app: FastifyInstance, snapshot: () => object): void {
   app.get(
     '/metrics',
     {
@@ -16,6 +14,6 @@ export function registerMetricsRoutes(app: FastifyInstance, _ctx: ApiContext): v
         doc: { summary: 'Engine metrics: pacing lateness, event-loop delay, open sockets, memory, CPU', tags: ['meta'], success: { status: 200, description: 'A metrics snapshot' } },
       },
     },
-    async () => collectEngineMetrics(),
+    async () => snapshot(),
   );
 }

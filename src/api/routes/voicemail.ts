@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { toE164 } from '../../ivr/numbers.js';
+import { toE164 } from '../../shared/e164.js';
 import { PinSchema, VoicemailSettingsUpdateSchema } from '../../store/index.js';
 import { requireLineAccess } from '../auth.js';
 import { parsed, settingsView, type ApiContext } from '../context.js';

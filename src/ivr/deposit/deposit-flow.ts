@@ -16,8 +16,8 @@
  * trimmed); only the minimum-length check discounts that trailing silence, so that a caller who says nothing
  * leaves no message.
  */
-import type { Logger } from '../../log.js';
-import type { Config } from '../../config/schema.js';
+import type { Logger } from '../../shared/log.js';
+import type { Config } from '../../shared/config.js';
 import { beep } from '../../media/index.js';
 import type { Line, Store } from '../../store/index.js';
 import type { Call, PlayOutcome, RecordResult } from '../call.js';

@@ -2,13 +2,15 @@
  * What a caller hears before the beep. The choice is pure ({@link chooseGreeting}, {@link systemPromptIds});
  * {@link DepositGreeting} fetches the subscriber's recordings from the store and assembles the audio.
  */
-import type { Logger } from '../../log.js';
-import { concatPcm, decodeWav, silence } from '../../media/index.js';
+import type { Logger } from '../../shared/log.js';
+import { concatPcm, silence } from '../../media/index.js';
+import { decodeWav } from '../../shared/audio/wav.js';
 import type { Store } from '../../store/index.js';
 import type { GreetingKind, Line, VoicemailSettings } from '../../store/index.js';
 import type { PromptCatalog } from '../prompts/catalog.js';
 import { isSayableDigitString, sayDigits, type SpeechLanguage } from '../prompts/speech.js';
-import { toNational } from '../numbers.js';
+import { toNational } from '../../shared/e164.js';
+import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
 
 /** Silence between the subscriber's recording and system prompts, and between prompts. */
 export const GREETING_GAP_MS = 150;
@@ -138,7 +140,7 @@ export class DepositGreeting {
     if (greeting === undefined) return undefined;
     try {
       const wav = decodeWav(greeting.wav);
-      if (wav.sampleRate !== 8000) {
+      if (wav.sampleRate !== SAMPLE_RATE) {
         logger.warn({ kind, sampleRate: wav.sampleRate }, 'stored greeting is not 8 kHz: playing the system greeting');
         return undefined;
       }

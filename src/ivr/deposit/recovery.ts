@@ -6,13 +6,15 @@
  */
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../log.js';
-import { decodeWav, encodeWav, isSpoolFormatWav, recoverSpooledWav, spoolWavSamples } from '../../media/index.js';
+import type { Config } from '../../shared/config.js';
+import type { Logger } from '../../shared/log.js';
+import { isSpoolFormatWav, recoverSpooledWav, spoolWavSamples } from '../../media/index.js';
+import { decodeWav, encodeWav } from '../../shared/audio/wav.js';
 import type { Store } from '../../store/index.js';
 import { DepositSpool, spoolDir } from './spool.js';
 import { OWNER_FILE, type SpoolOwnership } from './spool-owner.js';
-import { SAMPLE_RATE, samplesToMs, storeDepositedMessage, type DepositedAudio } from './store-message.js';
+import { samplesToMs, storeDepositedMessage, type DepositedAudio } from './store-message.js';
+import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
 
 export interface RecoverSpoolOptions {
   store: Store;

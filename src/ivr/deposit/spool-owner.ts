@@ -19,7 +19,7 @@ import { mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import { setActiveSpoolDir, spoolDir } from './spool.js';
 
 export const OWNER_FILE = 'owner.json';

@@ -6,11 +6,10 @@
  */
 import type { Line, Store } from '../../store/index.js';
 import type { SpoolSidecar } from './spool.js';
+import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
 
 /** What `messages.caller` holds when the caller withheld his number (the column is never empty). */
 export const ANONYMOUS_CALLER = 'anonymous';
-
-export const SAMPLE_RATE = 8000;
 
 /** Milliseconds of `samples` 8 kHz samples, rounded. */
 export function samplesToMs(samples: number): number {

@@ -2,9 +2,9 @@
  * Who is calling the dial-in number: the mailbox of the caller's own line when it does not force a password,
  * otherwise the line number and PIN typed on the keypad — three tries per call, with a lockout across calls.
  */
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import { normalizeE164, type Line, type LockoutPolicy, type Store } from '../../store/index.js';
-import { toE164 } from '../numbers.js';
+import { toE164 } from '../../shared/e164.js';
 import type { DialInVoice } from './dialin-voice.js';
 
 /** PIN tries allowed in one call. */

@@ -2,14 +2,14 @@
  * The dial-in service (issue 4): a subscriber calls the dial-in number, is recognised by caller ID or by line
  * number and PIN, and manages the mailbox from the keypad. The menu tree is documented in docs/dialin-menu.md.
  */
-import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../log.js';
+import type { Config } from '../../shared/config.js';
+import type { Logger } from '../../shared/log.js';
 import type { Store } from '../../store/index.js';
 import type { Call } from '../call.js';
 import type { PromptCatalog } from '../prompts/catalog.js';
 import { DialInAuthenticator } from './authenticator.js';
 import { CallEndedError, DialInVoice, SilentCallerError } from './dialin-voice.js';
-import { lockoutPolicy } from '../../config/lockout.js';
+import { lockoutPolicy } from '../../shared/config.js';
 import { MailboxMainMenu } from './main-menu.js';
 
 export interface DialInContext {

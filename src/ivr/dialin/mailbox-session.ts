@@ -1,8 +1,8 @@
 /**
  * What the menus of an authenticated dial-in call share: the mailbox, the voice, the store and the settings.
  */
-import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../log.js';
+import type { Config } from '../../shared/config.js';
+import type { Logger } from '../../shared/log.js';
 import type { Line, Store } from '../../store/index.js';
 import { MAILBOX_FOLDERS, type MailboxFolder } from '../prompts/speech.js';
 import type { DialInVoice } from './dialin-voice.js';

@@ -2,11 +2,12 @@
  * Listening to the messages of a folder, one after another, with Asterisk's message menu: 5 repeat, 4 previous,
  * 6 next, 7 delete, 9 save to a folder, 3 envelope, # back to the main menu, * help.
  */
-import { decodeWav } from '../../media/wav.js';
+import { decodeWav } from '../../shared/audio/wav.js';
 import { NotFoundError, type Message } from '../../store/index.js';
-import { toNational } from '../numbers.js';
+import { toNational } from '../../shared/e164.js';
 import { sayEnvelope, sayFolderName, sayMessageNumber } from '../prompts/speech.js';
 import { chooseFolder, type MailboxSession } from './mailbox-session.js';
+import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
 
 export class MessageBrowser {
   readonly #s: MailboxSession;
@@ -92,7 +93,7 @@ export class MessageBrowser {
     let samples: Int16Array;
     try {
       const wav = decodeWav(await store.messages.getAudio(message.id));
-      if (wav.sampleRate !== 8000) logger.warn({ messageId: message.id, sampleRate: wav.sampleRate }, 'dial-in: message is not 8 kHz audio');
+      if (wav.sampleRate !== SAMPLE_RATE) logger.warn({ messageId: message.id, sampleRate: wav.sampleRate }, 'dial-in: message is not 8 kHz audio');
       samples = wav.samples;
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err;

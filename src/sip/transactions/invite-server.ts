@@ -24,7 +24,7 @@
  *
  * Any state but Terminated also goes to Terminated on a transport error (§17.2.4).
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../shared/clock.js';
 import type { Peer, SipRequest, SipResponse } from '../message.js';
 import { createResponse } from '../response.js';
 import { assertStatusCode, Listeners, StateCell, TimerSet } from './machine.js';

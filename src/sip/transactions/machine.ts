@@ -2,7 +2,7 @@
  * Plumbing shared by the transaction state machines: checked state transitions, named timers that all die with
  * the transaction, and listener fan-out.
  */
-import type { Clock, Timer } from '../clock.js';
+import type { Clock, Timer } from '../../shared/clock.js';
 
 /** An internal error: the code asked a transaction for a move its state machine does not have. */
 export class TransactionStateError extends Error {

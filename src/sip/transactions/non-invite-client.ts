@@ -42,7 +42,7 @@
  *      over the action
  *      to take
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../shared/clock.js';
 import type { Peer, SipRequest, SipResponse } from '../message.js';
 import { StateCell, TimerSet } from './machine.js';
 import { nextRetransmitInterval, sixtyFourT1, type TimerValues } from './timers.js';

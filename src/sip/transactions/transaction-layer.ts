@@ -3,8 +3,8 @@
  * responses (§17.1.3) to them, creates server transactions for new requests, and forgets transactions the
  * moment they terminate.
  */
-import type { Clock } from '../clock.js';
-import type { Logger } from '../../log.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/log.js';
 import type { Peer, SipMessage, SipRequest, SipResponse } from '../message.js';
 import { InviteServerTransaction, type TransactionContext } from './invite-server.js';
 import { clientKey, hasMagicCookie, legacyServerKey, parseCSeq, parseTopVia, serverKey, tagOf, TransactionKeyError, type CSeq, type TopVia } from './keys.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 
 /** Options of {@link SipTransport}, validated when the transport is built. */
 export const sipTransportOptionsSchema = z.object({

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { advertisedAddress } from '../../net-address.js';
+import { advertisedAddress } from '../../shared/net-address.js';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../shared/log.js';
 import { formatHost, formatVia, parseVia, printable } from '../headers.js';
 import { REASON_PHRASES, serialize, type Peer, type SipMessage, type SipRequest, type SipResponse, type TransportName } from '../message.js';
 import { parseMessage, SipParseError, type ParseLimits } from '../parser.js';

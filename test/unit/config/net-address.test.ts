@@ -1,6 +1,6 @@
 import { expect, test } from '@jest/globals';
 import { isIPv4 } from 'node:net';
-import { advertisedAddress } from '../../../src/net-address.js';
+import { advertisedAddress } from '../../../src/shared/net-address.js';
 
 test('the public address wins, a real bind address is kept, a wildcard bind never reaches SDP as 0.0.0.0', () => {
   expect(advertisedAddress('0.0.0.0', '203.0.113.9')).toBe('203.0.113.9');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { AudioTooLongError, decodeAudio, encodeAudio } from '../../../src/notify/formats/index.js';
-import { parseMpegFrameHeader } from '../../../src/notify/formats/mpeg-audio.js';
+import { AudioTooLongError, decodeAudio, encodeAudio } from '../../../src/shared/audio/index.js';
+import { parseMpegFrameHeader } from '../../../src/shared/audio/mpeg-audio.js';
 
 function tone(seconds: number, rate: number): Int16Array {
   const pcm = new Int16Array(seconds * rate);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { encodeAudio } from '../../../src/notify/formats/index.js';
-import { closeEncodeWorkers, encodeAudioOffThread, encodeAudioWhenFree } from '../../../src/notify/formats/encode-pool.js';
+import { encodeAudio } from '../../../src/shared/audio/index.js';
+import { closeEncodeWorkers, encodeAudioOffThread, encodeAudioWhenFree } from '../../../src/shared/audio/encode-pool.js';
 import { PoolBusyError } from '../../../src/shared/worker-pool.js';
 
 function tone(samples: number, rate: number): Int16Array {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { decodeAudio, durationMs, toTelephonyPcm } from '../../../src/notify/formats/index.js';
+import { decodeAudio, durationMs, toTelephonyPcm } from '../../../src/shared/audio/index.js';
 import { ffmpegMakeFile, goertzel, hasFfmpeg, rms } from './signals.js';
 
 /** Files as other software writes them: [label, extension, ffmpeg output options, lossy?] */

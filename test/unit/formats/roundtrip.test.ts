@@ -7,7 +7,7 @@ import {
   encodeAudio,
   toTelephonyPcm,
   type AudioFormat,
-} from '../../../src/notify/formats/index.js';
+} from '../../../src/shared/audio/index.js';
 import { ffmpegDecodeToPcm, goertzel, hasFfmpeg, rms, toneThenSilence } from './signals.js';
 
 const LOSSLESS: readonly AudioFormat[] = ['aiff', 'au', 'flac', 'wav'];

@@ -1,9 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { readExtended, writeExtended } from '../../../src/notify/formats/aiff.js';
-import { crc16, crc8 } from '../../../src/notify/formats/bit-writer.js';
-import { crc16Arc } from '../../../src/notify/formats/crc16-arc.js';
-import { FlacEncoder } from '../../../src/notify/formats/flac-encoder.js';
-import { AudioFormatError, decodeAudio, durationMs, encodeAudio, isAudioFormat, resample, toTelephonyPcm } from '../../../src/notify/formats/index.js';
+import { readExtended, writeExtended } from '../../../src/shared/audio/aiff.js';
+import { crc16, crc8 } from '../../../src/shared/audio/bit-writer.js';
+import { crc16Arc } from '../../../src/shared/audio/crc16-arc.js';
+import { FlacEncoder } from '../../../src/shared/audio/flac-encoder.js';
+import { AudioFormatError, decodeAudio, durationMs, encodeAudio, isAudioFormat, resample, toTelephonyPcm } from '../../../src/shared/audio/index.js';
 import { ffmpegDecodeToPcm, hasFfmpeg } from './signals.js';
 
 const CHECK = Buffer.from('123456789', 'latin1');

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { alaw, mulaw } from 'alawmulaw';
 import { decodeG711, encodeG711 } from '../../../src/media/g711.js';
-import { WavFormatError, decodeWav, encodeWav } from '../../../src/media/wav.js';
+import { WavFormatError, decodeWav, encodeWav } from '../../../src/shared/audio/wav.js';
 import { beep, dtmfTone, silence } from '../../../src/media/tones.js';
 
 const everySample = Int16Array.from({ length: 65536 }, (_, i) => i - 32768);
@@ -81,7 +81,7 @@ describe('WAV', () => {
   test('bad files give WavFormatError with a reason', () => {
     expect(() => decodeWav(Buffer.from('hello'))).toThrow(WavFormatError);
     expect(() => decodeWav(Buffer.from('RIFF\0\0\0\0AVI LIST'))).toThrow(/RIFF\/WAVE/);
-    expect(() => decodeWav(wavWith(2, 4, 1, Buffer.alloc(4)))).toThrow(/format tag 0x2/);
+    expect(() => decodeWav(wavWith(2, 4, 1, Buffer.alloc(4)))).toThrow(/format tag 0x0002/);
     expect(() => decodeWav(wavWith(1, 12, 1, Buffer.alloc(4)))).toThrow(/bit depth 12/);
     expect(() => decodeWav(encodeWav(pcm).subarray(0, 36))).toThrow(/no data chunk/);
   });

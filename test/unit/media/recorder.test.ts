@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeG711, encodeG711, type G711Codec } from '../../../src/media/g711.js';
 import { RtpRecorder } from '../../../src/media/recorder.js';
-import { decodeWav } from '../../../src/media/wav.js';
+import { decodeWav } from '../../../src/shared/audio/wav.js';
 import { recoverSpooledWav } from '../../../src/media/wav-spool.js';
 
 let dir: string;

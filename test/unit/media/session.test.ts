@@ -11,7 +11,7 @@ import { RtpHeaderView, parseRtp, writeRtpHeader } from '../../../src/media/rtp-
 import { RtpSession, type DtmfEvent } from '../../../src/media/rtp-session.js';
 import { rtpPacketTotals } from '../../../src/media/rtp-counters.js';
 import { dtmfTone } from '../../../src/media/tones.js';
-import { decodeWav } from '../../../src/media/wav.js';
+import { decodeWav } from '../../../src/shared/audio/wav.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import pino from 'pino';
-import { ManualClock } from '../../../src/sip/clock.js';
+import { ManualClock } from '../../../src/shared/clock.js';
 import { createResponse } from '../../../src/sip/response.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
 import { MwiNotifier } from '../../../src/mwi/mwi-notifier.js';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WaveFile } from 'wavefile';
 import { BUILTIN_PROMPT_DIR, PromptCatalog, PromptNotFoundError } from '../../../src/ivr/prompts/catalog.js';
-import { decodePromptWav, WavFormatError } from '../../../src/ivr/prompts/wav.js';
+import { decodePromptWav } from '../../../src/ivr/prompts/wav.js';
+import { WavFormatError } from '../../../src/shared/audio/wav.js';
 import { PROMPTS_DIR } from './render.js';
 
 /** A WAV made by wavefile (an independent encoder) holding `samples`. */

@@ -4,8 +4,9 @@
  * UAS core wiring (a SipUserAgent over a fake transport: 503 + Retry-After, ticket released on ACK and on end).
  */
 import { describe, expect, test } from '@jest/globals';
-import { ManualClock } from '../../../src/sip/clock.js';
-import { AdmissionControl, AdmissionOptionsSchema, DEFAULT_ADMISSION_OPTIONS } from '../../../src/sip/admission.js';
+import { ManualClock } from '../../../src/shared/clock.js';
+import { AdmissionControl, DEFAULT_ADMISSION_OPTIONS } from '../../../src/sip/admission.js';
+import { AdmissionOptionsSchema } from '../../../src/shared/config.js';
 
 const A = '192.0.2.1';
 const B = '198.51.100.7';

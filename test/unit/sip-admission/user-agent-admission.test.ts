@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { pino } from 'pino';
-import { ManualClock } from '../../../src/sip/clock.js';
+import { ManualClock } from '../../../src/shared/clock.js';
 import { AdmissionControl } from '../../../src/sip/admission.js';
 import { SipTransport } from '../../../src/sip/transport/transport.js';
 import { SipUserAgent } from '../../../src/sip/user-agent.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import pino from 'pino';
-import { ManualClock } from '../../../src/sip/clock.js';
+import { ManualClock } from '../../../src/shared/clock.js';
 import { UasDialogState } from '../../../src/sip/dialog.js';
 import type { Peer, SipResponse } from '../../../src/sip/message.js';
 import { createResponse } from '../../../src/sip/response.js';

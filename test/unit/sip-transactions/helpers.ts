@@ -1,4 +1,4 @@
-import { ManualClock } from '../../../src/sip/clock.js';
+import { ManualClock } from '../../../src/shared/clock.js';
 import { createRequest, Headers, type Peer, type SipMessage, type SipRequest, type SipResponse } from '../../../src/sip/message.js';
 import { DEFAULT_TIMERS } from '../../../src/sip/transactions/timers.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { once } from 'node:events';
 import net from 'node:net';
 import pino from 'pino';
-import { systemClock } from '../../../src/sip/clock.js';
+import { systemClock } from '../../../src/shared/clock.js';
 import type { Peer } from '../../../src/sip/message.js';
 import { SipTransport } from '../../../src/sip/transport/transport.js';
 import type { SipResponse } from '../../../src/sip/message.js';

@@ -4,7 +4,8 @@ import { readGaplessInfo, parseMpegFrameHeader, skipId3v2 } from './mpeg-audio.j
 import { demuxOgg, isOgg, oggCodec, parseOpusHead } from './ogg.js';
 import { AudioFormatError, AudioTooLongError, type DecodedAudio } from './types.js';
 import { decodeFlacWasm, decodeMpegWasm, decodeOpusWasm, decodeVorbisWasm, type WasmDecodedAudio } from './wasm-codecs.js';
-import { decodeWav, isWav } from './wav.js';
+import { readInterleaved, checkHeaderNumbers } from './pcm-layout.js';
+import { isRiffWave, readWav, wavSampleEncoding, WavFormatError } from './wav.js';
 
 /** Uploads larger than this are refused before any parsing (an hour of 48 kHz stereo float is ~1.4 GB). */
 const MAX_INPUT_BYTES = 256 * 1024 * 1024;
@@ -52,7 +53,7 @@ function containerName(data: Buffer): string {
 }
 
 async function decodeByMagic(data: Buffer, maxSeconds: number | undefined): Promise<DecodedAudio> {
-  if (isWav(data)) return decodeWav(data);
+  if (isRiffWave(data)) return decodeWavAudio(data);
   if (isAu(data)) return decodeAu(data);
   if (isAiff(data)) return decodeAiff(data);
   if (data.length >= 4 && data.toString('latin1', 0, 4) === 'fLaC') {
@@ -64,6 +65,22 @@ async function decodeByMagic(data: Buffer, maxSeconds: number | undefined): Prom
   const frameAt = skipId3v2(data);
   if (frameAt > 0 || parseMpegFrameHeader(data, 0)) return decodeMp3(data, frameAt, maxSeconds);
   throw new AudioFormatError('unrecognised format (expected WAV, AU, AIFF, FLAC, MP3 or Ogg)');
+}
+
+/** A WAV upload as floats, every channel kept (the one WAV parser is wav.ts; this only reads its samples). */
+function decodeWavAudio(data: Buffer): DecodedAudio {
+  let layout;
+  let encoding;
+  try {
+    layout = readWav(data);
+    encoding = wavSampleEncoding(layout);
+  } catch (error) {
+    if (error instanceof WavFormatError) throw new AudioFormatError(`WAV: ${error.message}`);
+    throw error;
+  }
+  checkHeaderNumbers('WAV', layout.channels, layout.sampleRate);
+  const samples = readInterleaved(layout.data, 0, layout.data.length, encoding, layout.channels);
+  return { samples, sampleRate: layout.sampleRate, channels: layout.channels };
 }
 
 async function decodeOgg(data: Buffer): Promise<DecodedAudio> {

@@ -1,6 +1,59 @@
 import { z } from 'zod';
-import { AdmissionOptionsSchema } from '../sip/admission.js';
-import { MwiOptionsSchema } from '../mwi/mwi-notifier.js';
+
+/**
+ * The shape of the configuration, for every layer: the zod schema and the types inferred from it. The sections
+ * of the layers (admission control, MWI) are declared here and each layer imports its options' type from here —
+ * the configuration depends on no layer. Reading, merging and validating the files is `config/load.ts`, which only
+ * the composition root uses.
+ */
+
+/** SIP admission control options (src/sip/admission.ts): per-source rate and half-open limits, global call caps. */
+export const AdmissionOptionsSchema = z
+  .object({
+    enabled: z.boolean(),
+    /** Requests per second a source may send, sustained (the token bucket's refill rate). */
+    ratePerSecond: z.number().positive(),
+    /** Requests a source may send at once (the bucket's size). */
+    burst: z.number().int().min(1),
+    /** Refusals (503) a rate-limited source gets before it is dropped silently until its bucket is full again. */
+    dropAfterRefusals: z.number().int().min(0),
+    /** INVITEs from one source not yet answered or answered 2xx but not yet ACKed. */
+    maxHalfOpenPerSource: z.number().int().min(1),
+    /** Calls (INVITE accepted by admission, until the dialog or the transaction ends) at once, all sources. */
+    maxCalls: z.number().int().min(1),
+    /** Calls not yet ACKed at once, all sources. */
+    maxHalfOpen: z.number().int().min(1),
+    /** Sources whose counters are kept at once (least recently seen forgotten first). */
+    maxTrackedSources: z.number().int().min(16),
+    /** A source not heard from this long, with no call in progress, is forgotten. */
+    sourceIdleSeconds: z.number().positive(),
+    /** Retry-After (seconds) of the 503 responses. */
+    retryAfterSeconds: z.number().int().min(1).max(3600),
+    /** User-Agent substrings (case-insensitive) whose requests are dropped without an answer. */
+    scannerUserAgents: z.array(z.string().min(1)),
+    /** Addresses exempt from the per-source limits (a trusted proxy such as Kamailio in front of us). */
+    trustedSources: z.array(z.string().min(1)),
+  })
+  .strict()
+  .refine((o) => o.maxHalfOpen <= o.maxCalls, { message: 'maxHalfOpen must not exceed maxCalls', path: ['maxHalfOpen'] });
+
+export type AdmissionOptions = z.infer<typeof AdmissionOptionsSchema>;
+
+/** Message-waiting indication options (src/mwi/mwi-notifier.ts): subscription durations granted, seconds. */
+export const MwiOptionsSchema = z
+  .object({
+    /** Shortest subscription accepted (423 Interval Too Brief with Min-Expires below it), seconds. */
+    minExpires: z.number().int().min(1).max(86400),
+    /** Longest subscription granted (longer requests are shortened), seconds. */
+    maxExpires: z.number().int().min(1).max(604800),
+    /** Granted when the SUBSCRIBE has no Expires (RFC 6665 §4.1.2.1: the event package's default; RFC 3842: 3600). */
+    defaultExpires: z.number().int().min(1).max(604800),
+    /** Changes of one line within this many ms are sent as one NOTIFY. */
+    coalesceMs: z.number().int().min(0).max(60000).default(100),
+  })
+  .strict()
+  .refine((o) => o.minExpires <= o.maxExpires, { error: 'mwi.minExpires must not exceed mwi.maxExpires' });
+export type MwiOptions = z.input<typeof MwiOptionsSchema>;
 
 /** The whole configuration, validated at start-up. Every key has a default in config/default.json. */
 export const ConfigSchema = z
@@ -97,3 +150,22 @@ export const ConfigSchema = z
   .strict();
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/**
+ * The PIN lockout policy shared by the dial-in service and the web login, in the store's units (ms):
+ * `maxFailures` failures within `windowMs` lock the line for `lockMs` after the last of them.
+ */
+export interface LockoutPolicy {
+  maxFailures: number;
+  windowMs: number;
+  lockMs: number;
+}
+
+/** The lockout policy of the `lockout` section (seconds) in the store's units. */
+export function lockoutPolicy(config: Pick<Config, 'lockout'>): LockoutPolicy {
+  return {
+    maxFailures: config.lockout.maxFailures,
+    windowMs: Math.max(1, Math.round(config.lockout.windowSeconds * 1000)),
+    lockMs: Math.round(config.lockout.lockSeconds * 1000),
+  };
+}

@@ -1,7 +1,5 @@
 import type { DecodedAudio } from './types.js';
-
-/** The telephony rate every prompt, greeting and message is stored at. */
-export const TELEPHONY_RATE = 8000;
+import { SAMPLE_RATE } from './sample-rate.js';
 
 /** Zero crossings of the sinc on each side of the centre, at the (lower) output rate. */
 const ZERO_CROSSINGS = 16;
@@ -25,7 +23,7 @@ const FILTER_CACHE_ENTRIES = 4;
  */
 export function toTelephonyPcm(decoded: DecodedAudio): Int16Array {
   const mono = downmix(decoded.samples, decoded.channels);
-  const resampled = resample(mono, decoded.sampleRate, TELEPHONY_RATE);
+  const resampled = resample(mono, decoded.sampleRate, SAMPLE_RATE);
   const out = new Int16Array(resampled.length);
   for (let i = 0; i < resampled.length; i++) {
     const value = Math.round(resampled[i]! * 32768);
@@ -35,7 +33,7 @@ export function toTelephonyPcm(decoded: DecodedAudio): Int16Array {
 }
 
 /** Duration in milliseconds of a mono PCM buffer at `sampleRate`, or of decoded (interleaved) audio. */
-export function durationMs(audio: Int16Array | DecodedAudio, sampleRate = TELEPHONY_RATE): number {
+export function durationMs(audio: Int16Array | DecodedAudio, sampleRate = SAMPLE_RATE): number {
   if (audio instanceof Int16Array) return (audio.length * 1000) / sampleRate;
   return (audio.samples.length / audio.channels / audio.sampleRate) * 1000;
 }

@@ -1,6 +1,6 @@
 export { decodeAudio } from './decode.js';
 export { encodeAudio } from './encode.js';
-export { durationMs, resample, TELEPHONY_RATE, toTelephonyPcm } from './resample.js';
+export { durationMs, resample, toTelephonyPcm } from './resample.js';
 export {
   AUDIO_FORMAT_INFO,
   AUDIO_FORMATS,

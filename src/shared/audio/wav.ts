@@ -1,9 +1,11 @@
 import { endianness } from 'node:os';
-import { decodeTableFor } from './g711.js';
+import { readInterleaved, type SampleEncoding } from './pcm-layout.js';
+import { SAMPLE_RATE } from './sample-rate.js';
 
 /**
- * RIFF/WAVE reading and writing for prompts and recordings, and the chunk walker ({@link riffChunks},
- * {@link readFmtChunk}) and PCM16 writer ({@link writePcm16Wav}) the other WAV readers and writers build on.
+ * The one RIFF/WAVE codec: recordings, prompts, greetings, spool files and uploads are all read by
+ * {@link readWav} (structure) and written by {@link encodeWav} / {@link wavHeader}; {@link decodeWav} gives mono
+ * 16-bit PCM, the upload decoder (decode.ts) floats through {@link wavSampleEncoding}.
  *
  * Canonical header written by {@link encodeWav} (44 bytes, little-endian):
  * ```
@@ -28,8 +30,15 @@ export const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 /** 16-bit samples in memory have the WAV byte order: whole blocks are copied instead of converted one by one. */
 const LITTLE_ENDIAN = endianness() === 'LE';
 
+/** Not a WAV file, or one this codec cannot read; `file` (when known) starts the message. */
 export class WavFormatError extends Error {
   override readonly name = 'WavFormatError';
+  constructor(
+    readonly reason: string,
+    readonly file?: string,
+  ) {
+    super(file === undefined ? reason : `${file}: ${reason}`);
+  }
 }
 
 export interface DecodedWav {
@@ -40,7 +49,7 @@ export interface DecodedWav {
 }
 
 /** The 44-byte header of a 16-bit PCM WAV (mono unless told) holding `dataBytes` bytes of samples. */
-export function wavHeader(dataBytes: number, sampleRate = 8000, channels = 1): Buffer {
+export function wavHeader(dataBytes: number, sampleRate = SAMPLE_RATE, channels = 1): Buffer {
   const h = Buffer.alloc(WAV_HEADER_BYTES);
   h.write('RIFF', 0, 'latin1');
   h.writeUInt32LE(Math.min(0xffffffff, 36 + dataBytes), WAV_RIFF_SIZE_OFFSET);
@@ -58,22 +67,14 @@ export function wavHeader(dataBytes: number, sampleRate = 8000, channels = 1): B
   return h;
 }
 
-/**
- * A canonical 16-bit PCM WAV of interleaved `pcm` (header by {@link wavHeader}). Does not validate its
- * arguments: {@link encodeWav} is the checked entry point for mono.
- */
-export function writePcm16Wav(pcm: Int16Array, sampleRate: number, channels: number): Buffer {
+/** A canonical 16-bit PCM WAV (header by {@link wavHeader}) of `pcm`, interleaved when `channels` > 1. */
+export function encodeWav(pcm: Int16Array, sampleRate = SAMPLE_RATE, channels = 1): Buffer {
+  if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw new RangeError(`encodeWav: invalid sample rate ${sampleRate}`);
   const out = Buffer.allocUnsafe(WAV_HEADER_BYTES + pcm.length * 2);
   wavHeader(pcm.length * 2, sampleRate, channels).copy(out, 0);
   if (LITTLE_ENDIAN) out.set(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.length * 2), WAV_HEADER_BYTES);
   else for (let i = 0; i < pcm.length; i++) out.writeInt16LE(pcm[i]!, WAV_HEADER_BYTES + i * 2);
   return out;
-}
-
-/** Encodes 16-bit linear PCM as a mono RIFF/WAVE file. */
-export function encodeWav(pcm: Int16Array, rate = 8000): Buffer {
-  if (!Number.isInteger(rate) || rate <= 0) throw new RangeError(`encodeWav: invalid sample rate ${rate}`);
-  return writePcm16Wav(pcm, rate, 1);
 }
 
 /** Little-endian 16-bit samples as a fresh Int16Array in host byte order (a trailing odd byte is dropped). */
@@ -165,92 +166,90 @@ export function readFmtChunk(bytes: Uint8Array, chunk: RiffChunk): WavFmtFields 
   };
 }
 
-interface FmtChunk {
-  format: number;
+/** The layout of a RIFF/WAVE file as its chunks declare it, before any sample is read ({@link readWav}). */
+export interface WavLayout {
+  /** The sample format (for WAVE_FORMAT_EXTENSIBLE, the tag its SubFormat GUID starts with). */
+  formatTag: number;
   channels: number;
   sampleRate: number;
-  blockAlign: number;
-  bits: number;
-}
-
-function parseFmt(buf: Buffer, chunk: RiffChunk): FmtChunk {
-  const fields = readFmtChunk(buf, chunk);
-  if (!fields) throw new WavFormatError(`fmt chunk too short (${chunk.size} bytes, need 16)`);
-  const { channels, sampleRate, blockAlign, bitsPerSample: bits } = fields;
-  let format = fields.formatTag;
-  if (format === WAVE_FORMAT_EXTENSIBLE) {
-    if (fields.subFormatTag === undefined) throw new WavFormatError('WAVE_FORMAT_EXTENSIBLE fmt chunk shorter than 40 bytes');
-    // The SubFormat GUID starts with the plain format tag (KSDATAFORMAT_SUBTYPE_PCM = 0x0001…).
-    format = fields.subFormatTag;
-  }
-  if (channels < 1) throw new WavFormatError('fmt chunk declares 0 channels');
-  if (sampleRate < 1) throw new WavFormatError('fmt chunk declares a sample rate of 0');
-  return { format, channels, sampleRate, blockAlign, bits };
-}
-
-/** Returns a reader giving sample `i` of the interleaved data as a float in [-32768, 32767]. */
-function sampleReader(fmt: FmtChunk, data: Buffer): (i: number) => number {
-  const { format, bits } = fmt;
-  if (format === WAVE_FORMAT_PCM) {
-    if (bits === 8) return (i) => (data[i]! - 128) << 8;
-    if (bits === 16) return (i) => data.readInt16LE(i * 2);
-    if (bits === 24) return (i) => data.readIntLE(i * 3, 3) / 256;
-    if (bits === 32) return (i) => data.readInt32LE(i * 4) / 65536;
-    throw new WavFormatError(`unsupported PCM bit depth ${bits} (8, 16, 24 or 32 are read)`);
-  }
-  if (format === WAVE_FORMAT_IEEE_FLOAT) {
-    if (bits === 32) return (i) => data.readFloatLE(i * 4) * 32768;
-    if (bits === 64) return (i) => data.readDoubleLE(i * 8) * 32768;
-    throw new WavFormatError(`unsupported float bit depth ${bits} (32 or 64 are read)`);
-  }
-  if (format === WAVE_FORMAT_ALAW || format === WAVE_FORMAT_MULAW) {
-    if (bits !== 8) throw new WavFormatError(`G.711 WAV with ${bits} bits per sample (8 expected)`);
-    const table = decodeTableFor(format === WAVE_FORMAT_ALAW ? 'PCMA' : 'PCMU');
-    return (i) => table[data[i]!]!;
-  }
-  throw new WavFormatError(`unsupported WAV format tag 0x${format.toString(16)} (PCM, float, A-law and µ-law are read)`);
+  bitsPerSample: number;
+  /** The bytes of the "data" chunk present in the file (a declared size past the end is clamped to it). */
+  data: Buffer;
 }
 
 /**
- * Decodes a RIFF/WAVE file: PCM 8/16/24/32-bit, IEEE float 32/64, A-law and µ-law, plain or
- * WAVE_FORMAT_EXTENSIBLE, any channel count (mixed down to mono by averaging). A data chunk whose
- * declared size runs past the end of the file (a file still being written) is read up to the last
- * whole frame present.
+ * Parses the structure of a RIFF/WAVE file: the "fmt " chunk and the "data" chunk, wherever they are. Reads no
+ * sample: {@link decodeWav} (mono 16-bit), the prompt loader (strict 8 kHz PCM) and the upload decoder (float)
+ * all start here. A data size of 0 or 0xFFFFFFFF (the placeholder of a streamed file) means "to the end".
  */
-export function decodeWav(buf: Buffer | Uint8Array): DecodedWav {
-  const b = asBuffer(buf);
-  if (b.length < 12) throw new WavFormatError(`file too short for a RIFF header (${b.length} bytes)`);
+export function readWav(bytes: Uint8Array): WavLayout {
+  const b = asBuffer(bytes);
   if (!isRiffWave(b)) throw new WavFormatError('not a RIFF/WAVE file (missing "RIFF"…"WAVE" signature)');
-  let fmt: FmtChunk | undefined;
+  let fmt: WavFmtFields | undefined;
   let data: Buffer | undefined;
   for (const chunk of riffChunks(b)) {
     const { id, bodyOffset: body, size } = chunk;
     if (id === 'fmt ') {
       if (body + size > b.length) throw new WavFormatError('fmt chunk runs past the end of the file');
-      fmt = parseFmt(b, chunk);
+      fmt = readFmtChunk(b, chunk);
+      if (!fmt) throw new WavFormatError(`fmt chunk too short (${size} bytes, need 16)`);
+      if (fmt.formatTag === WAVE_FORMAT_EXTENSIBLE && fmt.subFormatTag === undefined) {
+        throw new WavFormatError('WAVE_FORMAT_EXTENSIBLE fmt chunk shorter than 40 bytes');
+      }
     } else if (id === 'data') {
-      data = b.subarray(body, Math.min(b.length, body + size));
+      const end = size === 0 || size === 0xffffffff ? b.length : Math.min(b.length, body + size);
+      data = b.subarray(body, end);
       if (fmt) break;
     }
   }
   if (!fmt) throw new WavFormatError('no fmt chunk before the end of the file');
   if (!data) throw new WavFormatError('no data chunk in the file');
-  const bytesPerSample = Math.ceil(fmt.bits / 8);
-  if (bytesPerSample < 1) throw new WavFormatError(`invalid bits per sample ${fmt.bits}`);
-  const frameBytes = bytesPerSample * fmt.channels;
-  const frames = Math.floor(data.length / frameBytes);
-  if (LITTLE_ENDIAN && fmt.format === WAVE_FORMAT_PCM && fmt.bits === 16 && fmt.channels === 1) {
-    // The common case (our own recordings and prompts): one block copy, nothing to mix or convert.
-    return { sampleRate: fmt.sampleRate, channels: 1, samples: readPcm16LE(data) };
+  if (fmt.channels < 1) throw new WavFormatError('fmt chunk declares channel count 0');
+  if (fmt.sampleRate < 1) throw new WavFormatError('fmt chunk declares a sample rate of 0');
+  // The SubFormat GUID starts with the plain format tag (KSDATAFORMAT_SUBTYPE_PCM = 0x0001…).
+  const formatTag = fmt.subFormatTag ?? fmt.formatTag;
+  return { formatTag, channels: fmt.channels, sampleRate: fmt.sampleRate, bitsPerSample: fmt.bitsPerSample, data };
+}
+
+/** How the samples of `layout` are stored: PCM 8/16/24/32-bit, IEEE float 32/64, A-law or µ-law. */
+export function wavSampleEncoding(layout: Pick<WavLayout, 'formatTag' | 'bitsPerSample'>): SampleEncoding {
+  const { formatTag: format, bitsPerSample: bits } = layout;
+  if (format === WAVE_FORMAT_PCM) {
+    if (bits === 8) return { kind: 'uint8' };
+    if (bits === 16 || bits === 24 || bits === 32) return { kind: 'int', bits, bigEndian: false };
+    throw new WavFormatError(`unsupported PCM bit depth ${bits} (8, 16, 24 or 32 are read)`);
   }
-  const read = sampleReader(fmt, data);
+  if (format === WAVE_FORMAT_IEEE_FLOAT) {
+    if (bits === 32 || bits === 64) return { kind: 'float', bits, bigEndian: false };
+    throw new WavFormatError(`unsupported float bit depth ${bits} (32 or 64 are read)`);
+  }
+  if (format === WAVE_FORMAT_ALAW || format === WAVE_FORMAT_MULAW) {
+    if (bits !== 8) throw new WavFormatError(`G.711 WAV with ${bits} bits per sample (8 expected)`);
+    return { kind: format === WAVE_FORMAT_ALAW ? 'alaw' : 'ulaw' };
+  }
+  throw new WavFormatError(`unsupported format tag 0x${format.toString(16).padStart(4, '0')} (PCM, float, A-law and µ-law are read)`);
+}
+
+/**
+ * Decodes a RIFF/WAVE file to mono 16-bit PCM: PCM 8/16/24/32-bit, IEEE float 32/64, A-law and µ-law, plain or
+ * WAVE_FORMAT_EXTENSIBLE, any channel count (mixed down to mono by averaging). A data chunk whose declared size
+ * runs past the end of the file (a file still being written) is read up to the last whole frame present.
+ */
+export function decodeWav(buf: Buffer | Uint8Array): DecodedWav {
+  const layout = readWav(buf);
+  const { formatTag, bitsPerSample, channels, sampleRate, data } = layout;
+  if (LITTLE_ENDIAN && formatTag === WAVE_FORMAT_PCM && bitsPerSample === 16 && channels === 1) {
+    // The common case (our own recordings and prompts): one block copy, nothing to mix or convert.
+    return { sampleRate, channels: 1, samples: readPcm16LE(data) };
+  }
+  const interleaved = readInterleaved(data, 0, data.length, wavSampleEncoding(layout), channels);
+  const frames = interleaved.length / channels;
   const samples = new Int16Array(frames);
-  const ch = fmt.channels;
   for (let f = 0; f < frames; f++) {
     let acc = 0;
-    for (let c = 0; c < ch; c++) acc += read(f * ch + c);
-    const v = Math.round(acc / ch);
+    for (let c = 0; c < channels; c++) acc += interleaved[f * channels + c]!;
+    const v = Math.round((acc / channels) * 32768);
     samples[f] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
   }
-  return { sampleRate: fmt.sampleRate, channels: fmt.channels, samples };
+  return { sampleRate, channels, samples };
 }

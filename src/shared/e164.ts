@@ -3,10 +3,6 @@
  * "0979947994", "33979947994" from some trunks) becomes E.164 with a plus ("+33979947994").
  */
 
-export class NumberFormatError extends Error {
-  override name = 'NumberFormatError';
-}
-
 /**
  * Normalises a dialled or presented number to E.164 ("+<country><national>"). `countryCode` is the country
  * whose national format ("0…") the number may be in. Visual separators (spaces, dots, dashes, parentheses) are
@@ -20,13 +16,6 @@ export function toE164(raw: string, countryCode = '33'): string | undefined {
   if (s.startsWith('0')) return `+${countryCode}${s.slice(1)}`;
   if (s.startsWith(countryCode) && s.length >= countryCode.length + 9) return `+${s}`;
   return `+${countryCode}${s}`;
-}
-
-/** Like toE164 but throws a NumberFormatError naming the input. */
-export function requireE164(raw: string, countryCode = '33'): string {
-  const n = toE164(raw, countryCode);
-  if (!n) throw new NumberFormatError(`"${raw}" is not a telephone number`);
-  return n;
 }
 
 /** National form for speaking and display in France: "+33912345678" → "0912345678". */

@@ -7,6 +7,7 @@ import { resample } from './resample.js';
 import { AUDIO_FORMAT_INFO, AUDIO_FORMATS, AudioFormatError, type AudioFormat, type EncodedAudio } from './types.js';
 import { encodeMp3Wasm, encodeVorbisWasm } from './wasm-codecs.js';
 import { encodeWav } from './wav.js';
+import { SAMPLE_RATE } from './sample-rate.js';
 
 const EncodeOptions = z.object({
   sampleRate: z.number().int().min(1000).max(192_000),
@@ -59,8 +60,8 @@ async function encodeMp3(pcm: Int16Array, sampleRate: number): Promise<Buffer> {
   let samples = toFloat(pcm);
   let rate = sampleRate;
   if (!MP3_RATES.includes(rate)) {
-    samples = resample(samples, rate, 8000);
-    rate = 8000;
+    samples = resample(samples, rate, SAMPLE_RATE);
+    rate = SAMPLE_RATE;
   }
   const bitrate = rate <= 8000 ? 24 : rate <= 16000 ? 32 : rate <= 24000 ? 48 : 64;
   const stream = await encodeMp3Wasm(samples, rate, bitrate);
