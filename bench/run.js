@@ -4,6 +4,7 @@
  *
  *   node bench/run.js [--steps 100,200,400,600,800,1000,1200,1400] [--asterisk-steps 800,1000,1200]
  *                     [--setup-rates 100,200,300,400,600] [--probes 4] [--no-write] [--no-ceiling]
+ *                     [--asterisk-mailboxes 1,100] [--ramp 10] [--no-rtp-capture] [--quick]
  *                     [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *
  * `--steps none` / `--asterisk-steps none` / `--setup-rates none` skip a part; `--node-args` are given to the
@@ -19,7 +20,13 @@
  *    answer, then BYE), for each N once over 1 mailbox and once over 100; per row failed calls, messages stored,
  *    recordings that are not one contiguous suffix of the three plays, CPU/RSS, event-loop p99. Stops at the
  *    first row with a failed call, a lost message or an incomplete recording.
+ *    Per row also: RTP packets sent per second by the server and those sent > 10 ms late, event-loop delay p50/p99
+ *    (from /api/v1/metrics), CPU % and RSS per call, and for every call whether the caller heard the server's RTP
+ *    with no gap over 100 ms (a capture on lo of what the server sends to SIPp's media ports,
+ *    bench/lib/rtp-gap-capture.py; needs python3 and root, `--no-rtp-capture` to skip).
  * 4. Set-up rate: short calls (load-setup.xml) at rising -r until calls fail or the rate is not reached.
+ * `--quick` (CI smoke run, < 1 min after the build, not part of npm test): one Asterisk-shaped row of 50 calls in
+ * one mailbox started over 2 s, nothing else, nothing written; exits 1 when the row does not pass.
  * Results are printed and written into BENCHMARKS.md between the BENCH-RESULTS markers.
  */
 const { execFileSync } = require('node:child_process');
@@ -46,15 +53,20 @@ function option(name, fallback) {
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 const list = (v) => (v === 'none' ? [] : v.split(',').map(Number));
-const STEPS = list(option('steps', '100,200,400,600,800,1000,1200,1400'));
-const SETUP_RATES = list(option('setup-rates', '100,200,300,400,600'));
-const ASTERISK_STEPS = list(option('asterisk-steps', '800,1000,1200'));
+/** `--quick`: the CI smoke run (one small Asterisk-shaped row); explicit options still win. */
+const QUICK = process.argv.includes('--quick');
+const STEPS = list(option('steps', QUICK ? 'none' : '100,200,400,600,800,1000,1200,1400'));
+const SETUP_RATES = list(option('setup-rates', QUICK ? 'none' : '100,200,300,400,600'));
+const ASTERISK_STEPS = list(option('asterisk-steps', QUICK ? '50' : '800,1000,1200'));
 /** Each Asterisk-shape N is run over one mailbox, then spread over 100 (as in the reference). */
-const ASTERISK_MAILBOXES = [1, 100];
+const ASTERISK_MAILBOXES = list(option('asterisk-mailboxes', QUICK ? '1' : '1,100'));
+/** Seconds over which the Asterisk-shaped calls of a row are started. */
+const ASTERISK_RAMP_S = Number(option('ramp', QUICK ? '2' : '10'));
+const RTP_CAPTURE = !process.argv.includes('--no-rtp-capture');
 const NODE_ARGS = option('node-args', '').split(' ').filter(Boolean);
-const CEILING = !process.argv.includes('--no-ceiling');
+const CEILING = !QUICK && !process.argv.includes('--no-ceiling');
 const PROBE_LANES = Number(option('probes', '4'));
-const WRITE = !process.argv.includes('--no-write');
+const WRITE = !QUICK && !process.argv.includes('--no-write');
 
 function machine() {
   const sh = (cmd, args) => {
@@ -258,7 +270,7 @@ async function main() {
   const asterisk = [];
   series: for (const n of ASTERISK_STEPS) {
     for (const mailboxes of ASTERISK_MAILBOXES) {
-      const r = await asteriskShapeStep({ n, mailboxes, frames, sipPort: SIP_PORT, apiPort: API_PORT, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS });
+      const r = await asteriskShapeStep({ n, mailboxes, frames, sipPort: SIP_PORT, apiPort: API_PORT, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, rampS: ASTERISK_RAMP_S, captureRtp: RTP_CAPTURE });
       asterisk.push(r);
       console.log(JSON.stringify(r));
       if (!asteriskRowPassed(r)) break series;
@@ -273,6 +285,7 @@ async function main() {
   }
   const text = report(m, echo, steps, lastGood, asterisk, setups);
   console.log(`\n${text}`);
+  if (QUICK && !(asterisk.length > 0 && asterisk.every(asteriskRowPassed))) process.exitCode = 1;
   if (WRITE) {
     const file = join(ROOT, 'BENCHMARKS.md');
     const begin = '<!-- BENCH-RESULTS:BEGIN -->';

@@ -4,7 +4,7 @@
  * `npm test`: the whole suite in two jest runs — every file but the load test on two workers (the SIP/RTP tests
  * mostly wait on real-time audio), then the load test alone so nothing else competes with its 100 concurrent
  * calls — and one closing line for both: "tests: N passed, N failed, N skipped".
- * With arguments (`npm test -- test/unit`), runs jest once with them.
+ * With arguments (`npm test -- test/sip`), runs jest once with them.
  */
 const { spawnSync } = require('node:child_process');
 const { mkdtempSync, readFileSync, existsSync } = require('node:fs');

@@ -11,6 +11,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallMetricsSink } from './ivr/call-metrics.js';
+import { unsolicitedNotifyTotals } from './mwi/unsolicited-mwi.js';
 import { LATE_SEND_THRESHOLD_MS, rtpPacketTotals, sharedPacingScheduler, type PacingStatsSnapshot, type RtpPacketTotals } from './media/index.js';
 import type { OutboxBacklog } from './ops/outbox-backlog.js';
 
@@ -26,6 +27,8 @@ export interface EngineMetrics {
   memory: { rssBytes: number; heapUsedBytes: number; externalBytes: number; arrayBuffersBytes: number };
   /** CPU time used by the process since start, in microseconds. */
   cpu: { userMicros: number; systemMicros: number };
+  /** RTP packet totals since start (received, sent, sent more than LATE_SEND_THRESHOLD_MS after schedule, lost). */
+  rtp: RtpPacketTotals & { lateThresholdMs: number };
 }
 
 let loopDelay: IntervalHistogram | undefined;
@@ -55,6 +58,7 @@ export function collectEngineMetrics(): EngineMetrics {
     openUdpSockets: udp,
     memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers },
     cpu: { userMicros: cpu.user, systemMicros: cpu.system },
+    rtp: { ...rtpPacketTotals, lateThresholdMs: LATE_SEND_THRESHOLD_MS },
   };
 }
 
@@ -122,6 +126,16 @@ export function createPrometheusMetrics(
     registers: [registry],
     collect() {
       this.set(sharedPacingScheduler.stats.snapshot().maxLatenessMs);
+    },
+  });
+  new Counter({
+    name: 'repondeur_mwi_unsolicited_notify_total',
+    help: 'Unsolicited MWI NOTIFYs to the lines’ configured contacts, by outcome (accepted 2xx, rejected ≥300, failed: no answer)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [outcome, n] of Object.entries(unsolicitedNotifyTotals)) this.inc({ outcome }, n);
     },
   });
   if (opts.retentionDeletions) {

@@ -7,9 +7,11 @@ import { dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from './shared/log.js';
 import type { Config } from './shared/config.js';
+import { systemClock } from './shared/clock.js';
 import { SipTransport } from './sip/transport/transport.js';
 import { SipUserAgent } from './sip/user-agent.js';
 import { AdmissionControl } from './sip/admission.js';
+import { EventLoopDelayMonitor } from './sip/loop-delay.js';
 import type { IncomingInvite } from './sip/incoming-invite.js';
 import { RtpPortAllocator } from './media/port-allocator.js';
 import { openStore, type Store } from './store/index.js';
@@ -24,6 +26,7 @@ import { ensureWritableDir } from './ops/storage-dir.js';
 import { collectEngineMetrics, createPrometheusMetrics, startEngineMetrics } from './metrics.js';
 import { readOutboxBacklog, readRetentionDeletions } from './ops/outbox-backlog.js';
 import { MwiNotifier } from './mwi/mwi-notifier.js';
+import { UnsolicitedMwi } from './mwi/unsolicited-mwi.js';
 import { userOf } from './ivr/call-target.js';
 
 export interface RunningServer {
@@ -61,6 +64,8 @@ async function provisionDemoLine(store: Store, config: Config, logger: Logger): 
 
 export async function startServer(config: Config, opts: { logger?: Logger } = {}): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger(config.log.level);
+  // The one time source of the process: SIP timers, call deadlines, recorder, outbox polls, retention sweeps.
+  const clock = systemClock;
   await ensureWritableDir(config.storage.dir, 'storage.dir');
   prepareSqlitePath(config.database.url);
   // Created before the store (whose queries it times); its store readers only run at scrape time.
@@ -69,8 +74,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   await provisionDemoLine(store, config, logger);
   const prompts = await PromptCatalog.load(resolve(config.prompts.dir));
 
-  const worker = NotificationWorker.fromConfig(config, store, { logger });
-  const sweeper = RetentionSweeper.fromConfig(config, store, { logger });
+  const worker = NotificationWorker.fromConfig(config, store, { logger, clock });
+  const sweeper = RetentionSweeper.fromConfig(config, store, { logger, clock });
   // Messages whose recording was cut by a crash are stored before new calls come in.
   // Several nodes may share storage.dir: this one records into its own spool dir and only recovers dead nodes'.
   const spoolOwnership = await SpoolOwnership.claim(config.storage.dir, config.node.id || defaultNodeId(), logger).catch(async (err: unknown) => {
@@ -90,16 +95,18 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     ...(config.sip.publicHost ? { advertisedHost: config.sip.publicHost } : {}),
   });
   await transport.start();
-  const admission = new AdmissionControl(config.admission);
-  const sip = new SipUserAgent({ transport, logger, admission, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
+  const loopDelay = config.admission.maxEventLoopDelayMs > 0 ? new EventLoopDelayMonitor() : undefined;
+  const admission = new AdmissionControl(config.admission, clock, loopDelay);
+  const sip = new SipUserAgent({ transport, logger, admission, clock, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const router = new CallRouter({ store, prompts, config, logger, ports, metrics: metrics.calls });
+  const router = new CallRouter({ store, prompts, config, logger, ports, metrics: metrics.calls, clock });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
+  const mwiAccountHost = config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host);
   const mwi = new MwiNotifier({
     ua: sip,
     logger,
     options: config.mwi,
-    accountHost: config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host),
+    accountHost: mwiAccountHost,
     counts: (line) => store.messages.countByDir(line),
     lineOf: async (uri) => {
       const n = userOf(uri, config.voicemail.countryCode);
@@ -107,7 +114,20 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     },
   });
   sip.onSubscribe((req, source, tx) => mwi.handleSubscribe(req, source, tx));
-  store.events.on('mailboxChanged', (line: string) => mwi.mailboxChanged(line));
+  sip.onRegister((req, source, tx) => mwi.handleRegister(req, source, tx));
+  const unsolicitedMwi = new UnsolicitedMwi({
+    ua: sip,
+    logger,
+    accountHost: mwiAccountHost,
+    coalesceMs: config.mwi.coalesceMs ?? 100,
+    contacts: (line) => store.mwiContacts.list(line),
+    counts: (line) => store.messages.countByDir(line),
+  });
+  store.events.on('mailboxChanged', (line: string) => {
+    mwi.mailboxChanged(line);
+    unsolicitedMwi.mailboxChanged(line);
+  });
+  void unsolicitedMwi.start();
 
   worker.start();
   sweeper.start();
@@ -149,10 +169,12 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     async close() {
       await drain();
       await mwi.close();
+      await unsolicitedMwi.close();
       await sip.shutdown();
       await transport.stop();
       await api?.close();
       sweeper.stop();
+      loopDelay?.stop();
       await worker.stop();
       await store.close();
       await spoolOwnership.release();

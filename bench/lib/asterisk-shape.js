@@ -10,12 +10,14 @@
  * records ~21.2 s minus the greeting and beep; each stored WAV must be one contiguous suffix of the three plays
  * (checkRecordingTail).
  */
-const { BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, errorFigures, sleep } = require('./harness.js');
+const { BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, errorFigures, sleep, startRtpCapture, heardFigures, mediaFigures, HEARD_GAP_LIMIT_MS } = require('./harness.js');
 const { checkRecordingTail, storedMessages } = require('./recording-check.js');
 
 const SCENARIO = 'load-deposit-asterisk-shape.xml';
 const PER_SIPP = 250;
 const RAMP_S = 10;
+/** SIPp process p sends from and receives on media port MEDIA_PORT_BASE + 10·p (the capture covers them all). */
+const MEDIA_PORT_BASE = 48000;
 /** Mailboxes of the series: +33912346000, +33912346001, … (apart from the recording steps' and the probe's). */
 const mailboxNumber = (i) => `+339123460${String(i).padStart(2, '0')}`;
 /** How long stored messages may keep arriving after the last SIPp exits (the store runs after the BYE). */
@@ -51,7 +53,9 @@ async function settle(dbPath, lines, calls) {
 
 /**
  * One row: N concurrent Asterisk-shaped deposits over `mailboxes` mailboxes.
- * @param {{ n: number, mailboxes: number, frames: Int16Array[], sipPort: number, apiPort: number, probeLine: string, nodeArgs: string[] }} o
+ * `rampS` (default 10) is how long the N calls take to start; `captureRtp` (default true) captures what the
+ * callers receive (bench/lib/rtp-gap-capture.py) to tell whether each heard RTP without a gap over 100 ms.
+ * @param {{ n: number, mailboxes: number, frames: Int16Array[], sipPort: number, apiPort: number, probeLine: string, nodeArgs: string[], rampS?: number, captureRtp?: boolean }} o
  */
 async function asteriskShapeStep(o) {
   const lines = Array.from({ length: o.mailboxes }, (_, i) => mailboxNumber(i));
@@ -59,7 +63,11 @@ async function asteriskShapeStep(o) {
   const per = Math.ceil(o.n / procs);
   const calls = per * procs;
   const server = await BenchServer.start({ sipPort: o.sipPort, apiPort: o.apiPort, lines, probeLine: o.probeLine, nodeArgs: o.nodeArgs });
+  let capture = null;
   try {
+    const rampS = o.rampS ?? RAMP_S;
+    capture = o.captureRtp === false ? null : await startRtpCapture(MEDIA_PORT_BASE, MEDIA_PORT_BASE + procs * 10);
+    const m0 = await server.metrics();
     const sampler = startProcessSampler(server);
     const { base } = sampler;
     const sipps = Array.from({ length: procs }, (_, p) =>
@@ -71,14 +79,17 @@ async function asteriskShapeStep(o) {
         injection: Array.from({ length: per }, (_, k) => [`0${lines[(p * per + k) % lines.length].slice(3)}`]),
         calls: per,
         concurrency: per,
-        rate: Math.max(1, Math.ceil(per / RAMP_S)),
+        rate: Math.max(1, Math.ceil(per / rampS)),
         localPort: 17400 + p,
-        mediaPort: 48000 + p * 10,
+        mediaPort: MEDIA_PORT_BASE + p * 10,
         timeoutS: 120,
       }),
     );
     const results = await Promise.all(sipps);
     const peaks = await sampler.stop();
+    const sippEnd = procSample(server.pid);
+    const mSipp = await server.metrics();
+    const captured = capture ? await capture.stop() : { available: false, why: 'not asked (--no-rtp-capture)' };
     const peakSockets = peaks.sockets;
     await settle(server.db, lines, calls);
     const end = procSample(server.pid);
@@ -112,17 +123,32 @@ async function asteriskShapeStep(o) {
       missingInside,
       meanKeptS: messages.length ? (keptFrames * 0.03) / messages.length : NaN,
       ...resourceFigures(base, end, peaks, calls),
-      loopP99: m1.eventLoopDelay.p99Ms,
+      // CPU % over the calls themselves (SIPp start → last SIPp exit), not the settling afterwards.
+      callsCpuPct: (100 * (sippEnd.cpuSeconds - base.cpuSeconds)) / ((sippEnd.at - base.at) / 1000),
+      // Event-loop delay from the server's start to the end of the calls (the settling after them excluded).
+      ...mediaFigures(m0, mSipp, (sippEnd.at - base.at) / 1000, peaks),
+      ...heardFigures(captured, calls),
       ...errorFigures(errors, results),
     };
   } finally {
+    await capture?.stop();
     await server.stop();
     server.removeFiles();
   }
 }
 
-/** A row passes with no failed call, every message stored, and every stored recording complete. */
-const asteriskRowPassed = (r) => r.failed === 0 && r.stored === r.calls && r.incomplete === 0;
+/**
+ * A row passes with no failed call, every message stored, every stored recording complete, and (when the capture
+ * ran) every caller having heard RTP with no gap over HEARD_GAP_LIMIT_MS.
+ */
+const asteriskRowPassed = (r) => r.failed === 0 && r.stored === r.calls && r.incomplete === 0 && (!r.heardMeasured || (r.heardGaps === 0 && r.heardNothing === 0));
+
+/** "k / calls" of callers who heard RTP throughout, with the worst gap; "not measured (why)" without a capture. */
+function heardCell(r) {
+  if (!r.heardMeasured) return `not measured (${r.heardWhy ?? '?'})`;
+  const bad = [r.heardGaps ? `${r.heardGaps} with a gap` : '', r.heardNothing ? `${r.heardNothing} heard nothing` : '', r.captureDrops ? `capture dropped ${r.captureDrops} packets` : ''].filter(Boolean);
+  return `${r.heardClean} / ${r.calls}${bad.length ? ` (${bad.join(', ')})` : ''}, worst ${f0(r.heardMaxGapMs)}`;
+}
 
 const f0 = (v) => (Number.isFinite(v) ? v.toFixed(0) : String(v));
 const f1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : String(v));
@@ -132,22 +158,22 @@ function asteriskShapeReport(rows) {
   const out = [];
   out.push('Asterisk shape (`load-deposit-asterisk-shape.xml`: g711a.pcap ×3 from the answer, then BYE; "complete" = the stored WAV is one contiguous suffix of the three plays ending with the last frame, only silence around):');
   out.push('');
-  out.push('| concurrent deposits | mailboxes (holding messages) | failed calls | messages stored / calls | incomplete recordings | missing frames inside kept part | kept audio per message (s, mean) | server CPU ms / call | peak CPU % | RSS / call (KiB) | peak RSS (MiB) | event-loop p99 (ms) |');
-  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out.push(`| concurrent deposits | mailboxes (holding messages) | failed calls | messages stored / calls | incomplete recordings | missing frames inside kept part | kept audio per message (s, mean) | callers hearing RTP with no gap > ${HEARD_GAP_LIMIT_MS} ms (worst gap, ms) | RTP sent (pps, mean / peak) | sent > 10 ms late | event-loop delay p50 / p99 (ms) | server CPU ms / call | CPU % (calls / peak) | RSS / call (KiB) | peak RSS (MiB) |`);
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     out.push(
-      `| ${r.concurrent} (${r.calls} calls) | ${r.mailboxes} (${r.mailboxesUsed}) | ${r.failed} | ${r.stored} / ${r.calls} | ${r.incomplete}${r.notEndingWithLastFrame ? ` (${r.notEndingWithLastFrame} not ending with the last frame)` : ''} | ${r.missingInside} | ${f1(r.meanKeptS)} | ${f0(r.cpuMsPerCall)} | ${f0(r.peakCpuPct)} | ${f0(r.rssPerCallKb)} | ${f0(r.peakRssMb)} | ${f1(r.loopP99)} |`,
+      `| ${r.concurrent} (${r.calls} calls) | ${r.mailboxes} (${r.mailboxesUsed}) | ${r.failed} | ${r.stored} / ${r.calls} | ${r.incomplete}${r.notEndingWithLastFrame ? ` (${r.notEndingWithLastFrame} not ending with the last frame)` : ''} | ${r.missingInside} | ${f1(r.meanKeptS)} | ${heardCell(r)} | ${f0(r.sentPps)} / ${f0(r.sentPeakPps)} | ${r.sentLate} (${r.sentLatePct.toFixed(2)} %) | ${f1(r.loopP50)} / ${f1(r.loopP99)} | ${f0(r.cpuMsPerCall)} | ${f0(r.callsCpuPct)} / ${f0(r.peakCpuPct)} | ${f0(r.rssPerCallKb)} | ${f0(r.peakRssMb)} |`,
     );
   }
   out.push('');
-  for (const m of [1, 100]) {
+  for (const m of [...new Set(rows.map((r) => r.mailboxes))]) {
     const good = rows.filter((r) => r.mailboxes === m && asteriskRowPassed(r)).at(-1);
     out.push(`Last good row over ${m} mailbox${m > 1 ? 'es' : ''}: ${good ? `**${good.calls} concurrent deposits**` : 'none'}.`);
   }
   const stop = rows.at(-1);
   if (stop && !asteriskRowPassed(stop)) {
     out.push(
-      `Stopped at ${stop.calls} over ${stop.mailboxes}: ${stop.failed} failed calls, ${stop.calls - stop.stored} messages not stored, ${stop.incomplete} incomplete${stop.firstError ? `; first server error: \`${stop.firstError}\`` : ''}.`,
+      `Stopped at ${stop.calls} over ${stop.mailboxes}: ${stop.failed} failed calls, ${stop.calls - stop.stored} messages not stored, ${stop.incomplete} incomplete${stop.heardMeasured ? `, ${stop.heardGaps} callers heard a gap > ${HEARD_GAP_LIMIT_MS} ms, ${stop.heardNothing} heard no RTP` : ''}${stop.firstError ? `; first server error: \`${stop.firstError}\`` : ''}.`,
     );
   }
   return out.join('\n');

@@ -47,6 +47,9 @@ class BenchServer {
       REPONDEUR_DATABASE_URL: `sqlite:${db}`,
       REPONDEUR_LOG_LEVEL: o.logLevel ?? 'warn',
       REPONDEUR_RETENTION_MAX_MESSAGES: '100000',
+      // The bench measures capacity: no cap on calls, no overload guard (they would refuse the rows beyond them).
+      REPONDEUR_ADMISSION_MAX_CALLS: '100000',
+      REPONDEUR_ADMISSION_MAX_EVENT_LOOP_DELAY_MS: '0',
     };
     const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'repondeur.js'), 'serve'], {
       cwd: ROOT,
@@ -195,14 +198,16 @@ function histogramQuantiles(before, after) {
 }
 
 /**
- * Samples the server process every second until `stop()`: peak RSS, peak CPU (1 = one core) and the peak number of
- * open UDP sockets reported by its metrics route. `base` is the sample taken at start.
+ * Samples the server process every second until `stop()`: peak RSS, peak CPU (1 = one core), the peak number of
+ * open UDP sockets and the peak RTP packets sent per second reported by its metrics route. `base` is the sample
+ * taken at start.
  */
 function startProcessSampler(server) {
   const base = procSample(server.pid);
-  const peaks = { rssBytes: base.rssBytes, cpu: 0, sockets: 0 };
+  const peaks = { rssBytes: base.rssBytes, cpu: 0, sockets: 0, sentPps: 0 };
   let running = true;
   let prev = base;
+  let prevSent = null;
   const loop = (async () => {
     while (running) {
       await sleep(1000);
@@ -211,7 +216,12 @@ function startProcessSampler(server) {
       peaks.cpu = Math.max(peaks.cpu, (s.cpuSeconds - prev.cpuSeconds) / ((s.at - prev.at) / 1000));
       prev = s;
       const m = await server.metrics().catch(() => null);
-      if (m) peaks.sockets = Math.max(peaks.sockets, m.openUdpSockets - 1);
+      if (m) {
+        peaks.sockets = Math.max(peaks.sockets, m.openUdpSockets - 1);
+        const sent = { at: performance.now(), n: m.rtp.sent };
+        if (prevSent) peaks.sentPps = Math.max(peaks.sentPps, (sent.n - prevSent.n) / ((sent.at - prevSent.at) / 1000));
+        prevSent = sent;
+      }
     }
   })();
   return {
@@ -227,11 +237,12 @@ function startProcessSampler(server) {
   };
 }
 
-/** Per-call resource figures of a step: CPU time, peak CPU (% of one core), RSS growth per call, peak RSS. */
+/** Per-call resource figures of a step: CPU time, peak and mean CPU (% of one core), RSS growth per call, peak RSS. */
 function resourceFigures(base, end, peaks, calls) {
   return {
     cpuMsPerCall: ((end.cpuSeconds - base.cpuSeconds) * 1000) / calls,
     peakCpuPct: peaks.cpu * 100,
+    meanCpuPct: (100 * (end.cpuSeconds - base.cpuSeconds)) / ((end.at - base.at) / 1000),
     rssPerCallKb: (peaks.rssBytes - base.rssBytes) / 1024 / calls,
     peakRssMb: peaks.rssBytes / 2 ** 20,
   };
@@ -246,4 +257,93 @@ function errorFigures(serverErrors, sippResults) {
   };
 }
 
-module.exports = { ROOT, BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, errorFigures, quantile, histogramQuantiles, sleep };
+/**
+ * What the callers hear: bench/lib/rtp-gap-capture.py captures on lo the UDP the server sends to SIPp's media
+ * ports [portMin, portMax] (kernel timestamps) and reduces it to one record per call (server port → SIPp port):
+ * packets and the largest inter-arrival gap. Needs python3 and root (a packet socket); when it cannot start, the
+ * row reports the gaps as not measured (`available: false`).
+ */
+async function startRtpCapture(portMin, portMax) {
+  const child = spawn('python3', [join(__dirname, 'rtp-gap-capture.py'), String(portMin), String(portMax)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d.toString()));
+  const exited = new Promise((r) => child.once('close', r));
+  const ready = await new Promise((r) => {
+    child.stderr.on('data', (d) => {
+      stderr += d.toString();
+      if (stderr.includes('ready')) r(true);
+    });
+    child.once('error', () => r(false));
+    child.once('exit', () => r(false));
+    setTimeout(() => r(false), 10_000);
+  });
+  if (!ready) {
+    child.kill('SIGKILL');
+    await exited;
+    return { available: false, why: stderr.trim().split('\n').at(-1) ?? 'did not start', stop: async () => ({ available: false, streams: [], kernelDrops: 0, packets: 0 }) };
+  }
+  let result = null;
+  return {
+    available: true,
+    /** Stops the capture (idempotent) and returns its streams. */
+    stop() {
+      result ??= (async () => {
+        child.kill('SIGTERM');
+        await exited;
+        try {
+          return { available: true, ...JSON.parse(stdout) };
+        } catch {
+          return { available: false, why: `capture output unreadable: ${stderr.slice(-300)}`, streams: [], kernelDrops: 0, packets: 0 };
+        }
+      })();
+      return result;
+    },
+  };
+}
+
+/** Largest inter-arrival gap the callers may hear before a call counts as having heard a gap. */
+const HEARD_GAP_LIMIT_MS = 100;
+
+/**
+ * Per-row "caller heard RTP throughout" figures from a capture: calls whose stream never paused more than
+ * HEARD_GAP_LIMIT_MS, calls with a longer gap, calls that got no RTP at all (calls − streams), the worst gap.
+ */
+function heardFigures(capture, calls) {
+  if (!capture.available) return { heardMeasured: false, heardWhy: capture.why };
+  const streams = capture.streams;
+  const gaps = streams.map((s) => s.maxGapMs);
+  return {
+    heardMeasured: true,
+    heardClean: streams.filter((s) => s.maxGapMs <= HEARD_GAP_LIMIT_MS).length,
+    heardGaps: streams.filter((s) => s.maxGapMs > HEARD_GAP_LIMIT_MS).length,
+    heardNothing: Math.max(0, calls - streams.length),
+    heardMaxGapMs: gaps.length ? Math.max(...gaps) : NaN,
+    heardP99GapMs: quantile(gaps, 0.99),
+    // Where the longest gaps fall (ms after the call's first packet), to tell a pacing stall from a prompt change.
+    heardWorstGaps: [...streams].sort((a, b) => b.maxGapMs - a.maxGapMs).slice(0, 5).map((s) => ({ gapMs: Math.round(s.maxGapMs), afterMs: Math.round(s.maxGapAfterMs), spanMs: Math.round((s.lastNs - s.firstNs) / 1e6), packets: s.packets })),
+    captureDrops: capture.kernelDrops,
+    capturedPackets: capture.packets,
+  };
+}
+
+/**
+ * Server-side media figures of a row from two /api/v1/metrics snapshots taken around it: RTP packets sent per
+ * second (mean over `seconds`, and the sampler's per-second peak), packets sent more than the threshold late,
+ * event-loop delay p50/p99 (the server's monitorEventLoopDelay since its start, 10 ms resolution included: an
+ * idle loop reads ~10 ms).
+ */
+function mediaFigures(m0, m1, seconds, peaks) {
+  const sent = m1.rtp.sent - m0.rtp.sent;
+  const late = m1.rtp.sentLate - m0.rtp.sentLate;
+  return {
+    sentPps: sent / seconds,
+    sentPeakPps: peaks.sentPps,
+    sentLate: late,
+    sentLatePct: sent > 0 ? (100 * late) / sent : 0,
+    loopP50: m1.eventLoopDelay.p50Ms,
+    loopP99: m1.eventLoopDelay.p99Ms,
+  };
+}
+
+module.exports = { ROOT, startRtpCapture, heardFigures, mediaFigures, HEARD_GAP_LIMIT_MS, BenchServer, runSipp, procSample, startProcessSampler, resourceFigures, errorFigures, quantile, histogramQuantiles, sleep };

@@ -17,6 +17,7 @@ import { OVH_PREFIX, registerOvhRoutes } from './routes/ovh/index.js';
 import { registerHealthRoutes, type ReadinessSource } from './routes/health.js';
 import { registerPrometheusRoute } from './routes/prometheus.js';
 import { registerOutboxRoutes } from './routes/outbox.js';
+import { registerMwiContactRoutes } from './routes/mwi-contacts.js';
 import type { Registry } from 'prom-client';
 import { registerVoicemailRoutes } from './routes/voicemail.js';
 import { lineParamSchema, zodValidatorCompiler } from './validation.js';
@@ -112,6 +113,7 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
       registerMessageRoutes(api, ctx);
       if (options.engineMetrics) registerMetricsRoutes(api, options.engineMetrics);
       registerOutboxRoutes(api, ctx);
+      registerMwiContactRoutes(api, ctx);
       api.get(
         '/openapi.json',
         {

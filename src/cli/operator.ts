@@ -33,8 +33,9 @@ export const OPERATOR_USAGE = `usage:
   repondeur ovh credential --line <number> [--app <applicationKey>] [--json]
   repondeur ovh revoke <consumerKey>
   repondeur outbox list [--status pending|failed|sent] [--line <number>] [--json]
-  repondeur outbox retry <job id> | --all          (failed notifications only)
+  repondeur outbox retry <job id> | --all          (failed or waiting notifications: due now)
   repondeur retention log [--line <number>] [--json]
+  repondeur mwi list [--line <number>] [--json] | mwi add <number> <sip:uri> | mwi remove <number> <sip:uri>
 `;
 
 /** Where the command writes: stdout (text or audio bytes) and stderr. Defaults to the process's. */
@@ -286,8 +287,11 @@ const COMMANDS: Record<string, (inv: Invocation) => Promise<void>> = {
     expectPositionals(inv, 1);
     const id = inv.positionals[0];
     if ((id === undefined) === (inv.values.all !== true)) throw new UsageError('give one job id or --all');
-    const retried = await inv.store.outbox.retryFailed(Date.now(), id);
-    if (id !== undefined && retried.length === 0) throw new StoreError(`notification job ${id} does not exist or is not failed (only failed jobs can be retried)`);
+    const retried = await inv.store.outbox.retryNow(Date.now(), id);
+    if (id !== undefined && retried.length === 0) {
+      const job = await inv.store.outbox.get(id);
+      throw new StoreError(`notification job ${id} is ${job.status === 'sent' ? 'already sent' : 'being sent right now (its sender holds it)'}`);
+    }
     inv.io.out(`${retried.length} notification(s) due again now\n`);
   },
 
@@ -301,5 +305,33 @@ const COMMANDS: Record<string, (inv: Invocation) => Promise<void>> = {
       ['AT', 'LINE', 'MESSAGE', 'REASON', 'DETAILS'],
       entries.map((e) => [iso(e.at), e.line, e.messageId, e.reason, JSON.stringify(e.details)]),
     );
+  },
+
+  async 'mwi list'(inv) {
+    expectPositionals(inv, 0);
+    const line = inv.values.line === undefined ? undefined : number(inv.values.line, '--line', inv.config);
+    const contacts = await inv.store.mwiContacts.list(line);
+    print(
+      inv,
+      contacts.map((c) => ({ ...c, createdAt: iso(c.createdAt) })),
+      ['LINE', 'CONTACT', 'ADDED'],
+      contacts.map((c) => [c.line, c.uri, iso(c.createdAt)]),
+    );
+  },
+
+  async 'mwi add'(inv) {
+    expectPositionals(inv, 2);
+    const [raw, uri] = inv.positionals;
+    if (uri === undefined) throw new UsageError('give the line and the SIP URI: mwi add <number> <sip:uri>');
+    const contact = await inv.store.mwiContacts.add(number(raw, 'line', inv.config), uri);
+    inv.io.out(`${contact.uri} receives the MWI of ${contact.line} (from the next change, or the next start of the server)\n`);
+  },
+
+  async 'mwi remove'(inv) {
+    expectPositionals(inv, 2);
+    const [raw, uri] = inv.positionals;
+    if (uri === undefined) throw new UsageError('give the line and the SIP URI: mwi remove <number> <sip:uri>');
+    await inv.store.mwiContacts.remove(number(raw, 'line', inv.config), uri);
+    inv.io.out('MWI contact removed\n');
   },
 };

@@ -5,15 +5,15 @@
  */
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
+import type { Clock } from '../shared/clock.js';
 import { advertisedAddress } from '../shared/net-address.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
-import { SdpNegotiationError } from '../sip/sdp.js';
 import type { SipDialog } from '../sip/sip-dialog.js';
 import { PortsExhaustedError, RtpSession, type RtpPortAllocator } from '../media/index.js';
 import { configureSession, SipCall } from './sip-call.js';
 
 /** Why a call could not be answered (the INVITE got its final response); the router counts it under this cause. */
-export type MediaSetupFailure = 'no_rtp_port' | 'sdp' | 'cancelled';
+export type MediaSetupFailure = 'no_rtp_port' | 'cancelled';
 
 /** An answered call: the dialog is up, its RTP session open. Close it when the flow is done. */
 export class AnsweredCall {
@@ -21,10 +21,10 @@ export class AnsweredCall {
   readonly #dialog: SipDialog;
   readonly #session: RtpSession;
 
-  constructor(dialog: SipDialog, session: RtpSession, logger: Logger) {
+  constructor(dialog: SipDialog, session: RtpSession, logger: Logger, clock?: Clock) {
     this.#dialog = dialog;
     this.#session = session;
-    this.call = new SipCall(dialog, session, logger);
+    this.call = new SipCall(dialog, session, logger, clock);
     if (dialog.media) configureSession(session, dialog.media);
   }
 
@@ -50,16 +50,20 @@ export class AnsweredCall {
 export interface CallMediaDeps {
   ports: RtpPortAllocator;
   config: Pick<Config, 'rtp'>;
+  /** Times the calls' digit and recording deadlines (default the system clock). */
+  clock?: Clock;
 }
 
-/** Opens the RTP session and answers the INVITE with SDP, or answers 503/488 when that is not possible. */
+/** Opens the RTP session and answers the INVITE with SDP, or answers 503 when no RTP port is free. */
 export class CallMediaSetup {
   readonly #ports: RtpPortAllocator;
   readonly #rtp: Config['rtp'];
   /** The address put in our SDP (c=). */
   readonly #mediaAddress: string;
+  readonly #clock: Clock | undefined;
 
   constructor(deps: CallMediaDeps) {
+    this.#clock = deps.clock;
     this.#ports = deps.ports;
     this.#rtp = deps.config.rtp;
     this.#mediaAddress = advertisedAddress(deps.config.rtp.host, deps.config.rtp.publicHost);
@@ -84,14 +88,11 @@ export class CallMediaSetup {
         session.close();
         return 'cancelled';
       }
+      // The user agent negotiated the offer before emitting the INVITE (an unusable one got its 488 there).
       const dialog = invite.accept({ address: this.#mediaAddress, port: session.port, sessionId: String(Date.now()), sessionVersion: 1 });
-      return new AnsweredCall(dialog, session, log);
+      return new AnsweredCall(dialog, session, log, this.#clock);
     } catch (err) {
       session.close();
-      if (err instanceof SdpNegotiationError) {
-        invite.reject(488, 'Not Acceptable Here', { Warning: `${err.warnCode} repondeur "${err.message}"` });
-        return 'sdp';
-      }
       throw err;
     }
   }

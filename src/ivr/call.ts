@@ -3,6 +3,7 @@
  * (SipCall); tests may drive flows through it too, but integration tests go through real SIP and RTP.
  */
 import type { Logger } from '../shared/log.js';
+import type { PcmSource } from '../media/index.js';
 
 export type PlayOutcome = 'completed' | 'interrupted' | 'hangup';
 
@@ -52,10 +53,11 @@ export interface Call {
   /** Resolves when the call ends, from either side. */
   readonly whenEnded: Promise<void>;
   /**
-   * Plays 8 kHz mono audio. With `bargeIn`, a DTMF digit stops it ('interrupted'); the digit stays queued for the
-   * next collect(). Without it, digits typed meanwhile are queued too.
+   * Plays 8 kHz mono audio (one array, or several back to back: shared prompt arrays need not be concatenated per
+   * call). With `bargeIn`, a DTMF digit stops it ('interrupted'); the digit stays queued for the next collect().
+   * Without it, digits typed meanwhile are queued too.
    */
-  play(pcm: Int16Array, opts?: { bargeIn?: boolean }): Promise<PlayOutcome>;
+  play(pcm: PcmSource, opts?: { bargeIn?: boolean }): Promise<PlayOutcome>;
   /** Collects DTMF digits (queued ones first). Resolves with what was typed ('' when nothing, null on hang-up). */
   collect(opts: CollectOptions): Promise<string | null>;
   /** Forgets digits typed so far. */

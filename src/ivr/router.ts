@@ -13,6 +13,7 @@ import type { PromptCatalog } from './prompts/catalog.js';
 import { toE164 } from '../shared/e164.js';
 import { CallClassifier, type CallClass } from './call-classifier.js';
 import { AnsweredCall, CallMediaSetup } from './call-media.js';
+import type { Clock } from '../shared/clock.js';
 import { runDepositFlow } from './deposit/deposit-flow.js';
 import { runDialInFlow } from './dialin/dialin-flow.js';
 import { callerAddress } from './caller-address.js';
@@ -25,6 +26,8 @@ export interface CallRouterDeps {
   ports: RtpPortAllocator;
   /** Call counters (Prometheus); absent: none kept. */
   metrics?: CallMetricsSink;
+  /** Times the calls' digit and recording deadlines (default the system clock). */
+  clock?: Clock;
 }
 
 /** The caller's number: P-Asserted-Identity (RFC 3325) first, then From; undefined when withheld. */
@@ -136,6 +139,8 @@ export class CallRouter {
         if (await answered.mediaReady()) await this.#run(invite, route, answered);
       } finally {
         metrics?.callEnded(route.kind);
+        // The flow has returned: its last log line is written (tests wait on this one).
+        log.debug({ kind: route.kind }, 'call handled');
       }
     } finally {
       answered.close();

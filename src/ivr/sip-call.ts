@@ -3,16 +3,17 @@
  * RFC 4733 events, in-band tones (both via the session) and SIP INFO (via the dialog), recordings go to a spool WAV.
  */
 import type { Logger } from '../shared/log.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 import type { SipDialog } from '../sip/sip-dialog.js';
 import type { SipRequest } from '../sip/message.js';
 import type { NegotiatedMedia } from '../sip/sdp.js';
-import { parseDtmfInfoBody, RtpRecorder, spoolWavSamples, truncateSpoolWav, type RtpSession } from '../media/index.js';
+import { parseDtmfInfoBody, RtpRecorder, spoolWavSamples, truncateSpoolWav, type PcmSource, type RtpSession } from '../media/index.js';
 import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
 import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
-/** A recording stops this long after its maximum length by the wall clock even when the audio is behind (caller stopped sending). */
 /** After a hang-up, how long the recording still takes the audio that was sent before the BYE. */
 const HANGUP_DRAIN_MS = 200;
+/** A recording stops this long after its maximum length by the wall clock even when the audio is behind (caller stopped sending). */
 const RECORD_BACKSTOP_MS = 2000;
 /**
  * Audio batched in memory between two spool writes: 1 s keeps the write rate at one per call per second
@@ -45,13 +46,16 @@ export class SipCall implements Call {
   readonly whenEnded: Promise<void>;
   readonly #dialog: SipDialog;
   readonly #session: RtpSession;
+  readonly #clock: Clock;
   readonly #digits: string[] = [];
   readonly #digitWaiters = new Set<() => void>();
   #ended = false;
   #endedResolve!: () => void;
 
-  constructor(dialog: SipDialog, session: RtpSession, logger: Logger) {
+  /** `clock` times the digit and recording deadlines and the recorder's silence detection. */
+  constructor(dialog: SipDialog, session: RtpSession, logger: Logger, clock: Clock = systemClock) {
     this.callId = dialog.callId;
+    this.#clock = clock;
     this.logger = logger;
     this.#dialog = dialog;
     this.#session = session;
@@ -93,16 +97,16 @@ export class SipCall implements Call {
   #waitForDigit(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         this.#digitWaiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = this.#clock.setTimer(ms, done);
       this.#digitWaiters.add(done);
     });
   }
 
-  async play(pcm: Int16Array, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
+  async play(pcm: PcmSource, opts: { bargeIn?: boolean } = {}): Promise<PlayOutcome> {
     if (this.#ended) return 'hangup';
     if (opts.bargeIn && this.#digits.length > 0) return 'interrupted';
     const abort = new AbortController();
@@ -121,17 +125,17 @@ export class SipCall implements Call {
 
   async collect(opts: CollectOptions): Promise<string | null> {
     let typed = '';
-    let deadline = Date.now() + opts.firstDigitTimeoutMs;
+    let deadline = this.#clock.now() + opts.firstDigitTimeoutMs;
     for (;;) {
       while (this.#digits.length > 0) {
         const d = this.#digits.shift()!;
         if (opts.terminator !== undefined && d === opts.terminator) return typed;
         typed += d;
         if (typed.length >= opts.maxDigits) return typed;
-        deadline = Date.now() + opts.interDigitTimeoutMs;
+        deadline = this.#clock.now() + opts.interDigitTimeoutMs;
       }
       if (this.#ended) return null;
-      const left = deadline - Date.now();
+      const left = deadline - this.#clock.now();
       if (left <= 0) return typed;
       await this.#waitForDigit(left);
     }
@@ -144,8 +148,9 @@ export class SipCall implements Call {
   async record(opts: RecordOptions): Promise<RecordResult> {
     // Attached before the spool file exists (it is created in the background), so the packets of the first
     // instant after the beep are kept even when the disk is busy.
-    const recorder = RtpRecorder.start({ path: opts.spoolPath, flushMs: RECORD_FLUSH_MS });
+    const recorder = RtpRecorder.start({ path: opts.spoolPath, flushMs: RECORD_FLUSH_MS }, this.#clock);
     this.#session.attachRecorder(recorder);
+    this.logger.debug({ path: opts.spoolPath }, 'recording started');
     let spoolError: Error | null = null;
     recorder.ready.catch((err: unknown) => {
       spoolError = err as Error;
@@ -154,7 +159,7 @@ export class SipCall implements Call {
     // No polling: a digit or the hang-up wakes the wait at once; otherwise it sleeps until the earliest instant an
     // end condition could become true (the recorded audio reaching the maximum length, the silence timeout since
     // the last voice, or the wall-clock backstop for a caller who stopped sending) and re-checks then.
-    const hardStopAt = Date.now() + opts.maxDurationMs + RECORD_BACKSTOP_MS;
+    const hardStopAt = this.#clock.now() + opts.maxDurationMs + RECORD_BACKSTOP_MS;
     let end: RecordResult['end'] | undefined;
     let digit: string | undefined;
     try {
@@ -172,7 +177,7 @@ export class SipCall implements Call {
           break;
         }
         // Audio arrives at most about as fast as real time, so the audio still missing is also the earliest wait.
-        let waitMs = Math.min(opts.maxDurationMs - recorder.durationMs, hardStopAt - Date.now());
+        let waitMs = Math.min(opts.maxDurationMs - recorder.durationMs, hardStopAt - this.#clock.now());
         if (waitMs <= 0) {
           end = 'max-length';
           break;
@@ -189,7 +194,7 @@ export class SipCall implements Call {
       }
       // The BYE travels on the SIP socket, the caller's last audio on the RTP socket: packets sent just before the
       // hang-up may still be in flight or queued behind it. Keep listening a moment so the end of the message is kept.
-      if (end === 'hangup') await new Promise((r) => setTimeout(r, HANGUP_DRAIN_MS));
+      if (end === 'hangup') await new Promise<void>((r) => this.#clock.setTimer(HANGUP_DRAIN_MS, r));
     } finally {
       this.#session.attachRecorder(null);
     }

@@ -8,7 +8,7 @@
  * session.setRemote(sdpAddress, sdpPort);                            // symmetric RTP re-latches on the first packet
  * session.configure({ codec: 'PCMA', payloadType: 8, ptimeMs: 20, telephoneEventPayloadTypes: [101] });
  * session.on('dtmf', ({ digit }) => abort.abort());                  // RFC 4733, or in-band when no PT declared
- * await session.play(decodeWav(buf).samples, { signal: abort.signal }); // 'completed' | 'aborted'
+ * await session.play(decodeWav(buf).samples, { signal: abort.signal }); // decodeWav: shared/audio/wav.ts
  * const rec = await RtpRecorder.create({ path: '/spool/x.wav' });
  * session.attachRecorder(rec);  … rec.msSinceVoice …  const { durationMs } = await rec.finish();
  * session.close();
@@ -35,7 +35,7 @@ export { RTP_HEADER_BYTES, RtpHeaderView, type RtpParseResult, parseRtp, seqDelt
 export { LATE_SEND_THRESHOLD_MS, type RtpPacketTotals, rtpPacketTotals } from './rtp-counters.js';
 export { RtpSequenceTracker } from './rtp-sequence.js';
 export { type PacedJob, PacingScheduler, PacingStats, type PacingStatsSnapshot, sharedPacingScheduler } from './pacer.js';
-export { type PlayOptions, type PlaybackFormat, PromptPlayer } from './player.js';
+export { type PcmSource, type PlayOptions, type PlaybackFormat, PromptPlayer } from './player.js';
 export { DEFAULT_COMFORT_NOISE_LEVEL_DBOV, type SilenceFormat, SilencePacketSource, g711SilencePayload } from './silence.js';
 export {
   type DtmfEvent,

@@ -6,6 +6,8 @@
  * at 20 ms ptime cost at most ~1000 timer wake-ups per second instead of 50 000. Each job returns its
  * next absolute due time (frame k at start + k·ptime), so lateness of one wake-up never accumulates.
  */
+import { systemClock, type Clock, type Timer } from '../shared/clock.js';
+
 export interface PacedJob {
   /** Absolute due time in scheduler milliseconds (performance.now() by default). */
   due: number;
@@ -82,8 +84,8 @@ export class PacingStats {
 export interface PacingSchedulerOptions {
   /** Jobs due up to this many ms after the wake-up instant run in the same wake-up (default 1). */
   coalesceMs?: number;
-  /** Time source in ms (default performance.now). */
-  now?: () => number;
+  /** Time source and wake-up timer (default the system clock: performance.now and an unref'd setTimeout). */
+  clock?: Clock;
 }
 
 export class PacingScheduler {
@@ -91,14 +93,18 @@ export class PacingScheduler {
   readonly #heap: PacedJob[] = [];
   readonly #coalesceMs: number;
   readonly #now: () => number;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #clock: Clock;
+  #timer: Timer | null = null;
   #timerAt = Infinity;
 
   constructor(options: PacingSchedulerOptions = {}) {
     const coalesce = options.coalesceMs ?? 1;
     if (!(coalesce >= 0 && coalesce <= 10)) throw new RangeError(`coalesceMs must be within 0…10, got ${coalesce}`);
     this.#coalesceMs = coalesce;
-    this.#now = options.now ?? (() => performance.now());
+    const clock = options.clock ?? systemClock;
+    this.#clock = clock;
+    // The hot path reads the time once per wake-up: on the system clock, the same bare performance.now() as before.
+    this.#now = clock === systemClock ? systemClock.now : () => clock.now();
   }
 
   now(): number {
@@ -160,16 +166,16 @@ export class PacingScheduler {
 
   #arm(): void {
     if (this.#heap.length === 0) {
-      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer?.cancel();
       this.#timer = null;
       this.#timerAt = Infinity;
       return;
     }
     const due = this.#heap[0]!.due;
     if (this.#timer && this.#timerAt <= due) return;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timerAt = due;
-    this.#timer = setTimeout(this.#wake, Math.max(0, Math.floor(due - this.#now())));
+    this.#timer = this.#clock.setTimer(Math.max(0, Math.floor(due - this.#now())), this.#wake);
   }
 
   #push(job: PacedJob): void {
@@ -215,4 +221,4 @@ export class PacingScheduler {
 }
 
 /** The process-wide scheduler used by sessions that are not given one. */
-export const sharedPacingScheduler = new PacingScheduler();
+export const sharedPacingScheduler = new PacingScheduler({ clock: systemClock });

@@ -30,12 +30,26 @@ export type PlaybackEnd = 'completed' | 'aborted';
 /** A wake-up later than this (an event-loop stall) skips the missed frames instead of sending them in a burst. */
 const MAX_CATCH_UP_MS = 1000;
 
-/** One queued prompt, encoded into consecutive datagrams when it was asked for. */
+/**
+ * Datagrams a player keeps for its prompt frames, reused in turn. Each frame is encoded into the next slot when it
+ * is sent (not the whole prompt up front: an 11 s greeting would cost ~93 KB per call at 30 ms ptime), so a slot
+ * is rewritten PROMPT_RING_SIZE frames later; past that many sends still queued in the socket a frame gets its own copy.
+ */
+const PROMPT_RING_SIZE = 8;
+
+/** 8 kHz PCM to play: one array, or several played back to back as one prompt (shared arrays, never copied). */
+export type PcmSource = Int16Array | readonly Int16Array[];
+
+/** One queued prompt: its PCM (read, never written) and where the next frame starts in it. */
 interface Prompt {
-  readonly datagrams: Buffer;
+  readonly segments: readonly Int16Array[];
+  /** Segment and sample offset in it where the next frame starts. */
+  segment: number;
+  offset: number;
   readonly frames: number;
   readonly stride: number;
   readonly samplesPerFrame: number;
+  readonly codec: G711Codec;
   readonly payloadType: number;
   readonly ptimeMs: number;
   readonly resolve: (outcome: PlaybackEnd) => void;
@@ -82,6 +96,10 @@ export class PromptPlayer implements PacedJob {
   silencePacketsSent = 0;
   /** Frames dropped because no remote address was known at send time. */
   framesWithoutRemote = 0;
+  /** Datagram slots for prompt frames (PROMPT_RING_SIZE × stride), allocated at the first prompt of a stride. */
+  #ring: Buffer | null = null;
+  #ringStride = 0;
+  #ringNext = 0;
 
   constructor(sink: RtpDatagramSink, scheduler: PacingScheduler) {
     this.#sink = sink;
@@ -127,25 +145,26 @@ export class PromptPlayer implements PacedJob {
     this.#kick();
   }
 
-  /** Plays `pcm` (8 kHz mono) in `format`; resolves when the last frame was sent or the signal aborted. */
-  play(pcm: Int16Array, format: PlaybackFormat, options: PlayOptions = {}): Promise<PlaybackEnd> {
+  /**
+   * Plays `pcm` (8 kHz mono; several arrays play back to back as one prompt) in `format`; resolves when the last
+   * frame was sent or the signal aborted. The arrays are read as the frames are sent: do not modify them meanwhile.
+   */
+  play(pcm: PcmSource, format: PlaybackFormat, options: PlayOptions = {}): Promise<PlaybackEnd> {
     const signal = options.signal;
     if (this.#closed || signal?.aborted) return Promise.resolve('aborted');
-    if (pcm.length === 0) return Promise.resolve('completed');
+    const segments = pcm instanceof Int16Array ? [pcm] : pcm.filter((p) => p.length > 0);
+    let total = 0;
+    for (const p of segments) total += p.length;
+    if (total === 0) return Promise.resolve('completed');
     const samplesPerFrame = (SAMPLE_RATE * format.ptimeMs) / 1000;
-    const frames = Math.ceil(pcm.length / samplesPerFrame);
+    const frames = Math.ceil(total / samplesPerFrame);
     const stride = RTP_HEADER_BYTES + samplesPerFrame;
-    const datagrams = Buffer.allocUnsafe(frames * stride);
-    for (let f = 0; f < frames; f++) {
-      const from = f * samplesPerFrame;
-      const to = Math.min(pcm.length, from + samplesPerFrame);
-      const payloadAt = f * stride + RTP_HEADER_BYTES;
-      encodeG711Into(format.codec, pcm.subarray(from, to), datagrams, payloadAt);
-      if (to - from < samplesPerFrame) datagrams.fill(silenceByteFor(format.codec), payloadAt + (to - from), payloadAt + samplesPerFrame);
-    }
     return new Promise<PlaybackEnd>((resolve) => {
       const prompt: Prompt = {
-        datagrams,
+        segments,
+        segment: 0,
+        offset: 0,
+        codec: format.codec,
         frames,
         stride,
         samplesPerFrame,
@@ -184,11 +203,10 @@ export class PromptPlayer implements PacedJob {
     let ptimeMs: number;
     if (prompt !== undefined) {
       const k = prompt.frame++;
-      const at = k * prompt.stride;
       // RFC 3551 §4.1: "the first packet of a talkspurt […] is distinguished by setting the marker bit": a prompt
       // starts one unless it follows the previous prompt back-to-back.
       if (k === 0 && !this.#lastWasPrompt) this.#marker = true;
-      this.#send(prompt.datagrams.subarray(at, at + prompt.stride), prompt.payloadType, prompt.samplesPerFrame);
+      this.#send(this.#encodeNextFrame(prompt), prompt.payloadType, prompt.samplesPerFrame);
       ptimeMs = prompt.ptimeMs;
       this.#lastWasPrompt = true;
       if (prompt.frame >= prompt.frames) this.#end(prompt, 'completed');
@@ -209,6 +227,38 @@ export class PromptPlayer implements PacedJob {
       return NaN;
     }
     return this.#nextDue;
+  }
+
+  /** The prompt's next frame as a datagram (payload encoded, header to be written), taken from the ring. */
+  #encodeNextFrame(prompt: Prompt): Buffer {
+    const stride = prompt.stride;
+    if (this.#ring === null || this.#ringStride !== stride) {
+      this.#ring = Buffer.allocUnsafe(PROMPT_RING_SIZE * stride);
+      this.#ringStride = stride;
+      this.#ringNext = 0;
+    }
+    let datagram: Buffer;
+    if ((this.#sink.pendingSends?.() ?? 0) >= PROMPT_RING_SIZE - 1) datagram = Buffer.allocUnsafe(stride);
+    else {
+      const at = this.#ringNext * stride;
+      datagram = this.#ring.subarray(at, at + stride);
+      this.#ringNext = (this.#ringNext + 1) % PROMPT_RING_SIZE;
+    }
+    let filled = 0;
+    const want = prompt.samplesPerFrame;
+    while (filled < want && prompt.segment < prompt.segments.length) {
+      const seg = prompt.segments[prompt.segment]!;
+      const take = Math.min(want - filled, seg.length - prompt.offset);
+      encodeG711Into(prompt.codec, seg.subarray(prompt.offset, prompt.offset + take), datagram, RTP_HEADER_BYTES + filled);
+      filled += take;
+      prompt.offset += take;
+      if (prompt.offset >= seg.length) {
+        prompt.segment++;
+        prompt.offset = 0;
+      }
+    }
+    if (filled < want) datagram.fill(silenceByteFor(prompt.codec), RTP_HEADER_BYTES + filled, RTP_HEADER_BYTES + want);
+    return datagram;
   }
 
   /** A prompt is queued, or pauses are filled and sending is allowed. */

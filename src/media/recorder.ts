@@ -4,6 +4,7 @@ import { codecOfStaticPayloadType, decodeG711Into, type G711Codec } from './g711
 import { seqDelta, tsDelta } from './rtp-packet.js';
 import { WavSpoolWriter } from './wav-spool.js';
 import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
+import { systemClock, type Clock } from '../shared/clock.js';
 
 /** Where a session delivers received audio packets. */
 export interface RtpAudioSink {
@@ -106,7 +107,7 @@ export class RtpRecorder implements RtpAudioSink {
   #lastVoiceAt = NaN;
   #finished: Promise<RecordingResult> | null = null;
 
-  private constructor(options: z.output<typeof RtpRecorderOptionsSchema>, spool: WavSpoolWriter, now: () => number) {
+  private constructor(options: z.output<typeof RtpRecorderOptionsSchema>, spool: WavSpoolWriter, clock: Clock) {
     this.path = options.path;
     this.#spool = spool;
     this.#window = options.jitterPackets;
@@ -115,14 +116,14 @@ export class RtpRecorder implements RtpAudioSink {
     const rms = 32767 * 10 ** (options.voiceThresholdDbov / 20);
     this.#voiceSumSqPerSample = rms * rms;
     for (const [pt, codec] of Object.entries(options.dynamicPayloadTypes)) this.#payloadTypes.set(Number(pt), codec);
-    this.#now = now;
-    this.#startedAt = now();
+    this.#now = clock === systemClock ? systemClock.now : () => clock.now();
+    this.#startedAt = this.#now();
     this.#chunk = new Int16Array(this.#flushSamples);
   }
 
   /** Validates `options`, creates the spool file and returns a recorder ready for packets. */
-  static async create(options: RtpRecorderOptions, now: () => number = () => performance.now()): Promise<RtpRecorder> {
-    const recorder = RtpRecorder.start(options, now);
+  static async create(options: RtpRecorderOptions, clock: Clock = systemClock): Promise<RtpRecorder> {
+    const recorder = RtpRecorder.start(options, clock);
     await recorder.ready;
     return recorder;
   }
@@ -131,10 +132,10 @@ export class RtpRecorder implements RtpAudioSink {
    * Validates `options` (throws a RangeError) and returns a recorder that takes packets at once while its spool
    * file is created in the background; `ready` (and `finish()`) report a failure to create it.
    */
-  static start(options: RtpRecorderOptions, now: () => number = () => performance.now()): RtpRecorder {
+  static start(options: RtpRecorderOptions, clock: Clock = systemClock): RtpRecorder {
     const parsed = RtpRecorderOptionsSchema.safeParse(options);
     if (!parsed.success) throw new RangeError(`RtpRecorder options: ${z.prettifyError(parsed.error)}`);
-    return new RtpRecorder(parsed.data, WavSpoolWriter.start(parsed.data.path, SAMPLE_RATE, parsed.data.fsync), now);
+    return new RtpRecorder(parsed.data, WavSpoolWriter.start(parsed.data.path, SAMPLE_RATE, parsed.data.fsync), clock);
   }
 
   /** Settles when the spool file exists with its header; rejects with the error that prevented it. */

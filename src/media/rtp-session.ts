@@ -6,7 +6,7 @@ import type { Logger } from '../shared/log.js';
 import { GoertzelDtmfDetector, Rfc4733Receiver } from './dtmf.js';
 import { codecOfStaticPayloadType, decodeG711Into, type G711Codec } from './g711.js';
 import { sharedPacingScheduler, type PacingScheduler } from './pacer.js';
-import { PromptPlayer, type PlayOptions, type PlaybackEnd } from './player.js';
+import { PromptPlayer, type PcmSource, type PlayOptions, type PlaybackEnd } from './player.js';
 import type { RtpPortAllocator } from './port-allocator.js';
 import type { RtpAudioSink } from './recorder.js';
 import { rtpPacketTotals } from './rtp-counters.js';
@@ -56,7 +56,11 @@ export interface DtmfEvent {
 
 export interface RtpSessionEvents {
   dtmf: [DtmfEvent];
-  /** The remote address used for sending changed to the source of received RTP. */
+  /**
+   * The remote address used for sending changed to the source of received RTP. No call flow needs it (the session
+   * re-addresses itself); kept as the observable of symmetric-RTP latching, which test/media/session.test.ts
+   * checks through it.
+   */
   latched: [{ address: string; port: number; ssrc: number }];
 }
 
@@ -196,7 +200,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   }
 
   /** Plays 8 kHz mono PCM in the negotiated format (see {@link PromptPlayer}). */
-  play(pcm: Int16Array, options: PlayOptions = {}): Promise<PlaybackEnd> {
+  play(pcm: PcmSource, options: PlayOptions = {}): Promise<PlaybackEnd> {
     if (!this.#format) return Promise.reject(new Error('RtpSession.play: configure() the media format first'));
     return this.#player.play(pcm, this.#format, options);
   }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Logger } from '../shared/log.js';
+import type { Timer } from '../shared/clock.js';
 import { createResponse } from '../sip/response.js';
 import { getTag, parseCSeq } from '../sip/headers.js';
 import { dialogKey, newTag } from '../sip/dialog.js';
@@ -38,7 +39,7 @@ export class MwiNotifier {
   readonly #opts: z.output<typeof MwiOptionsSchema>;
   readonly #byKey = new Map<string, { line: string; sub: SubscriptionDialog }>();
   readonly #byLine = new Map<string, Set<SubscriptionDialog>>();
-  readonly #pending = new Map<string, NodeJS.Timeout>();
+  readonly #pending = new Map<string, Timer>();
   #closed = false;
 
   constructor(deps: MwiNotifierDeps) {
@@ -58,21 +59,45 @@ export class MwiNotifier {
     });
   }
 
+  /**
+   * A REGISTER (the UA's register handler): from a trusted source, 200 with the bindings echoed and none kept;
+   * otherwise not ours (false: the UA answers 405 as before).
+   */
+  handleRegister(req: SipRequest, source: Peer, tx: Tx): boolean {
+    if (!this.#opts.trustedSources.includes(source.address)) return false;
+    const requested = this.#requestedExpires(req);
+    const defaultExpires = requested === 'bad' || requested === undefined ? this.#opts.defaultExpires : requested;
+    const res = createResponse(req, 200, 'OK', getTag(req.headers.get('To') ?? '') ? undefined : newTag());
+    // RFC 3261 §10.3 step 8: "The registrar returns a 200 (OK) response. The response MUST contain Contact header
+    // field values enumerating all current bindings", each with its expires parameter — here the ones just sent.
+    for (const contact of req.headers.getAll('Contact').flatMap((c) => c.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/))) {
+      const value = contact.trim();
+      if (value === '' || value === '*') continue;
+      const own = /;\s*expires\s*=\s*(\d+)/i.exec(value);
+      const expires = Math.min(own ? Number(own[1]) : defaultExpires, this.#opts.maxExpires);
+      if (expires === 0) continue;
+      res.headers.append('Contact', `${value.replace(/;\s*expires\s*=\s*\d+/i, '')};expires=${expires}`);
+    }
+    tx.respond(res);
+    this.#deps.logger.info({ aor: req.headers.get('To'), source: source.address }, 'REGISTER accepted from a trusted MWI source (no binding kept)');
+    return true;
+  }
+
   /** The counts of `line` changed: its subscribers get a NOTIFY (after `coalesceMs`, once per burst). */
   mailboxChanged(line: string): void {
     if (this.#closed || !this.#byLine.has(line) || this.#pending.has(line)) return;
-    const t = setTimeout(() => {
+    // On the UA's clock, like the subscriptions' expiry timers.
+    const t = this.#deps.ua.clock.setTimer(this.#opts.coalesceMs, () => {
       this.#pending.delete(line);
       for (const sub of this.#byLine.get(line) ?? []) sub.notify();
-    }, this.#opts.coalesceMs);
-    t.unref?.();
+    });
     this.#pending.set(line, t);
   }
 
   /** Shutdown: every subscription ends with NOTIFY terminated;reason=deactivated (RFC 6665 §4.1.3: re-subscribe later). */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const t of this.#pending.values()) clearTimeout(t);
+    for (const t of this.#pending.values()) t.cancel();
     this.#pending.clear();
     await Promise.all([...this.#byKey.values()].map(({ sub }) => sub.terminate('deactivated')));
   }
@@ -94,6 +119,10 @@ export class MwiNotifier {
     const toTag = getTag(req.headers.get('To') ?? '');
     const seq = parseCSeq(req.headers.get('CSeq') ?? '').seq;
     if (toTag) return this.#refresh(req, tx, requested, seq);
+    // Who may learn a line's counts: see "Message-waiting light" in README. RFC 6665 §4.2.1.1: "If the notifier
+    // is not authorized to process a subscription, it SHOULD respond with 403 (Forbidden)".
+    const trusted = this.#opts.trustedSources;
+    if (trusted.length > 0 && !trusted.includes(source.address)) return this.#respond(req, tx, 403, 'Forbidden', undefined);
     // RFC 6665 §4.2.1.1: "a notifier MAY respond with a 423 (Interval Too Brief) ... if the expiration interval is
     // greater than zero but smaller than the minimum allowed"; RFC 3261 §20.23 Min-Expires carries the minimum.
     if (requested !== undefined && requested > 0 && requested < this.#opts.minExpires) {

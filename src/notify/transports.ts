@@ -18,6 +18,11 @@ export interface MailDelivery {
 export interface MailTransport {
   readonly description: string;
   send(mail: SendMailOptions, signal: AbortSignal): Promise<MailDelivery>;
+  /**
+   * Rejects unless the relay answers now (connect, greeting, EHLO, authentication, QUIT): used while mail waits for
+   * an unreachable relay. Absent when there is no relay to wait for.
+   */
+  probe?(signal: AbortSignal): Promise<void>;
   close(): void;
 }
 
@@ -75,6 +80,15 @@ export class SmtpMailTransport implements MailTransport {
     return { messageId: String(info.messageId), response: String(info.response ?? '') };
   }
 
+  async probe(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const aborted = new Promise<never>((_, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+    });
+    aborted.catch(() => undefined);
+    await Promise.race([this.#transporter.verify(), aborted]);
+  }
+
   close(): void {
     this.#transporter.close();
   }
@@ -130,6 +144,17 @@ export function isPermanentRejection(err: unknown): boolean {
   if (e.code !== 'EENVELOPE' && e.code !== 'EMESSAGE') return false;
   if (typeof e.permanent === 'boolean') return e.permanent;
   return typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600 && e.responseCode !== 503;
+}
+
+/**
+ * True when the relay answered this very mail (its envelope or content) — a 4yz to RCPT for a full mailbox, say —
+ * rather than failing to be reached at all (refused connection, time-out, greeting, TLS or authentication error).
+ * Only the latter is an outage whose end should send every waiting mail at once.
+ */
+export function isReplyToThisMail(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  return code === 'EENVELOPE' || code === 'EMESSAGE';
 }
 
 /** One line describing a send failure, as stored in the job's `lastError`. */

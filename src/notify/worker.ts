@@ -6,6 +6,7 @@ import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { decodeWav } from '../shared/audio/wav.js';
 import { isSpoolFormatWav } from '../media/wav-spool.js';
+import { systemClock, type Clock, type Timer } from '../shared/clock.js';
 import { NotFoundError, type OutboxJob, type Repositories, type VoicemailSettings } from '../store/index.js';
 import { retryDelayMs, DEFAULT_RETRY_POLICY } from './backoff.js';
 import { buildNotificationMail, senderFor, type Sender } from './compose.js';
@@ -17,6 +18,7 @@ import {
   SmtpMailTransport,
   describeSendError,
   isPermanentRejection,
+  isReplyToThisMail,
   type MailTransport,
 } from './transports.js';
 
@@ -50,7 +52,8 @@ const OptionsSchema = z
     }),
     storageDir: z.string().min(1, { error: 'storageDir must not be empty' }),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
-    clock: z.custom<() => number>(isFunction, { error: 'clock must be a function' }).default(() => Date.now),
+    /** Wall time for the outbox rows and the mail dates, timers for the polls. */
+    clock: z.custom<Clock>((v) => isFunction((v as Clock | undefined)?.wallNow), { error: 'clock must be a Clock' }).default(systemClock),
     countryCode: z.string().regex(/^\d{1,3}$/, { error: 'countryCode must be 1 to 3 digits' }).default('33'),
     /** Time zone of the dates in the mails. */
     timeZone: z.string().default('Europe/Paris'),
@@ -65,6 +68,11 @@ const OptionsSchema = z
       .strictObject({ baseMs: z.number().int().min(1), maxMs: z.number().int().min(1) })
       .refine((r) => r.baseMs <= r.maxMs, { error: 'retry.baseMs must not exceed retry.maxMs' })
       .default(() => ({ ...DEFAULT_RETRY_POLICY })),
+    /**
+     * While jobs wait for an unreachable relay, it is probed (connect, EHLO, QUIT) at most this often; once it
+     * answers they are all made due, instead of each waiting out its own back-off (up to an hour).
+     */
+    relayProbeIntervalMs: z.number().int().min(10).default(15_000),
     /** Right-hand side of Message-IDs (default: the domain of smtp.from). */
     messageIdHost: z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'messageIdHost must be a host name' }).optional(),
     /** Replaces the transport chosen from smtp.url (tests, other delivery means). */
@@ -97,9 +105,9 @@ export class NotificationWorker {
   readonly #defaultSender: Sender;
   readonly #messageIdHost: string;
   readonly #abort = new AbortController();
-  #timer: NodeJS.Timeout | undefined;
-  /** Jobs this worker put in back-off after a transient failure, with the retry time it set. */
-  readonly #backedOff = new Map<string, number>();
+  #timer: Timer | undefined;
+  /** When the relay was last probed (worker clock), while jobs wait for it. */
+  #lastProbeAt = -Infinity;
   #chain: Promise<unknown> = Promise.resolve();
   #active: Promise<unknown> | undefined;
   #again = false;
@@ -153,9 +161,14 @@ export class NotificationWorker {
     if (this.#stopped) throw new Error('NotificationWorker: cannot start after stop()');
     if (this.#timer !== undefined) return;
     this.#o.logger?.info({ transport: this.#transport.description }, 'notification worker started');
-    this.#timer = setInterval(() => this.#wake(), this.#o.pollIntervalMs);
-    this.#timer.unref();
     this.#o.store.events?.on('messageStored', this.#onMessageStored);
+    this.#poll();
+  }
+
+  /** Runs, and arms the next poll (a fixed interval from poll to poll, like setInterval). */
+  #poll(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#o.clock.setTimer(this.#o.pollIntervalMs, () => this.#poll());
     this.#wake();
   }
 
@@ -173,7 +186,7 @@ export class NotificationWorker {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#o.store.events?.off('messageStored', this.#onMessageStored);
-    clearInterval(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     this.#abort.abort(new Error('notification worker stopping'));
     await this.#chain.catch(() => undefined);
@@ -207,34 +220,52 @@ export class NotificationWorker {
   async #drain(): Promise<number> {
     const cache = new Map<string, Promise<Recording>>();
     let sent = 0;
+    let probed = false;
     for (let round = 0; !this.#abort.signal.aborted; round++) {
       if (round === MAX_ROUNDS_PER_RUN) {
         this.#again = true;
         break;
       }
-      const jobs = await this.#o.store.outbox.claimDue(this.#o.clock(), this.#o.batchSize, this.#o.leaseMs);
-      if (jobs.length === 0) break;
-      for (const job of jobs) this.#backedOff.delete(job.id);
+      const jobs = await this.#o.store.outbox.claimDue(this.#o.clock.wallNow(), this.#o.batchSize, this.#o.leaseMs);
+      if (jobs.length === 0) {
+        // Nothing due: if mail waits for the relay, ask it once whether it is back (no mail is spent on the probe).
+        if (probed || !(await this.#relayIsBack())) break;
+        probed = true;
+        continue;
+      }
       const outcomes = await Promise.all(jobs.map((job) => this.#process(job, cache)));
       const sentNow = outcomes.filter((o) => o === 'sent').length;
       sent += sentNow;
-      // The relay accepts mail again: the jobs waiting out their back-off (up to an hour) are made due now, and the
-      // next round of this run takes them.
-      if (sentNow > 0 && this.#backedOff.size > 0) await this.#wakeBackedOff();
+      // The relay accepts mail again: the jobs waiting out their back-off because it was unreachable (up to an hour)
+      // are made due now, and the next round of this run takes them.
+      if (sentNow > 0) await this.#wakeDeferredForRelay('a mail was accepted');
     }
     return sent;
   }
 
-  async #wakeBackedOff(): Promise<void> {
-    const waiting = [...this.#backedOff];
-    this.#backedOff.clear();
-    const now = this.#o.clock();
-    let woken = 0;
-    for (const [id, nextAt] of waiting) {
-      if (nextAt <= now) continue;
-      if (await this.#o.store.outbox.wakeIfUnchanged(id, nextAt, now)) woken++;
+  /**
+   * Probes the relay when jobs wait for it (at most every `relayProbeIntervalMs`); when it answers, makes them due.
+   * A transport without a probe (.eml files, tests) never waits for a relay.
+   */
+  async #relayIsBack(): Promise<boolean> {
+    const probe = this.#transport.probe;
+    const now = this.#o.clock.wallNow();
+    if (probe === undefined || now - this.#lastProbeAt < this.#o.relayProbeIntervalMs) return false;
+    if (!(await this.#o.store.outbox.hasDeferredForRelay(now))) return false;
+    this.#lastProbeAt = now;
+    try {
+      await probe.call(this.#transport, AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#o.sendTimeoutMs)]));
+    } catch (err) {
+      this.#o.logger?.debug({ error: describeSendError(err) }, 'mail relay still unreachable');
+      return false;
     }
-    if (woken > 0) this.#o.logger?.info({ woken }, 'mail relay accepts again: jobs in back-off are due now');
+    return (await this.#wakeDeferredForRelay('the relay answers a probe')) > 0;
+  }
+
+  async #wakeDeferredForRelay(why: string): Promise<number> {
+    const woken = await this.#o.store.outbox.wakeDeferredForRelay(this.#o.clock.wallNow());
+    if (woken > 0) this.#o.logger?.info({ woken, why }, 'mail relay is back: the jobs waiting for it are due now');
+    return woken;
   }
 
   async #process(job: OutboxJob, cache: Map<string, Promise<Recording>>): Promise<Outcome> {
@@ -257,7 +288,7 @@ export class NotificationWorker {
         sender: senderFor(line.settings, this.#defaultSender),
         envelopeFrom: this.#o.smtp.from,
         messageIdHost: this.#messageIdHost,
-        date: new Date(this.#o.clock()),
+        date: new Date(this.#o.clock.wallNow()),
         recording,
         countryCode: this.#o.countryCode,
         timeZone: this.#o.timeZone,
@@ -269,7 +300,7 @@ export class NotificationWorker {
       } catch (err) {
         return await this.#sendFailed(job, err, log);
       }
-      await this.#o.store.outbox.markSent(job.id, { smtpMessageId: delivery.messageId, sentAt: this.#o.clock() });
+      await this.#o.store.outbox.markSent(job.id, { smtpMessageId: delivery.messageId, sentAt: this.#o.clock.wallNow() });
       log?.info({ recipient: job.recipient, type: job.type, response: delivery.response }, 'notification sent');
       await this.#deleteIfDelivered(job, line.settings, log).catch((err: unknown) =>
         log?.error({ err }, 'message not deleted after delivery (keepMessage is off); it stays in the mailbox'),
@@ -285,15 +316,14 @@ export class NotificationWorker {
   async #sendFailed(job: OutboxJob, err: unknown, log: Logger | undefined): Promise<Outcome> {
     const error = describeSendError(err);
     if (this.#abort.signal.aborted) {
-      await this.#o.store.outbox.markRetry(job.id, this.#o.clock(), `interrupted: ${error}`);
+      await this.#o.store.outbox.markRetry(job.id, this.#o.clock.wallNow(), `interrupted: ${error}`);
       log?.warn({ error }, 'notification interrupted by shutdown; due again at once');
       return 'interrupted';
     }
     if (isPermanentRejection(err)) return this.#fail(job, error, log);
     const delay = retryDelayMs(job.attempts, this.#o.retry);
-    const nextAt = this.#o.clock() + delay;
-    await this.#o.store.outbox.markRetry(job.id, nextAt, error);
-    this.#backedOff.set(job.id, nextAt);
+    const nextAt = this.#o.clock.wallNow() + delay;
+    await this.#o.store.outbox.markRetry(job.id, nextAt, error, isReplyToThisMail(err) ? 'reply' : 'relay');
     log?.warn({ error, retryInMs: delay, recipient: job.recipient }, 'notification not sent; will retry');
     return 'retry';
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import type { Repositories } from '../store/index.js';
+import { systemClock, type Clock, type Timer } from '../shared/clock.js';
 
 const DAY_MS = 86_400_000;
 
@@ -17,7 +18,8 @@ const OptionsSchema = z.strictObject({
   /** Messages older than this many days are deleted (the operator's "6 months maximum": 183). */
   maxAgeDays: z.number({ error: 'maxAgeDays must be a number' }).positive({ error: 'maxAgeDays must be positive' }),
   sweepIntervalSeconds: z.number().int().min(1, { error: 'sweepIntervalSeconds must be at least 1' }),
-  clock: z.custom<() => number>((v) => typeof v === 'function', { error: 'clock must be a function' }).default(() => Date.now),
+  /** The cut-off is taken on its wall time, the sweeps are timed on its timers. */
+  clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.wallNow === 'function', { error: 'clock must be a Clock' }).default(systemClock),
   logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null).optional(),
 });
 
@@ -30,8 +32,9 @@ export type RetentionSweeperOptions = z.input<typeof OptionsSchema>;
  */
 export class RetentionSweeper {
   readonly #o: z.output<typeof OptionsSchema>;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #running: Promise<{ deleted: string[] }> | undefined;
+  #stopped = false;
 
   constructor(options: RetentionSweeperOptions) {
     const parsed = OptionsSchema.safeParse(options);
@@ -55,7 +58,7 @@ export class RetentionSweeper {
 
   /** Instant before which messages are too old, at the clock's current time. */
   cutoff(): number {
-    return Math.max(0, Math.floor(this.#o.clock() - this.#o.maxAgeDays * DAY_MS));
+    return Math.max(0, Math.floor(this.#o.clock.wallNow() - this.#o.maxAgeDays * DAY_MS));
   }
 
   /** Deletes every message older than `maxAgeDays` now; resolves to their ids. Concurrent calls share one sweep. */
@@ -69,19 +72,21 @@ export class RetentionSweeper {
   /** Sweeps now, then every `sweepIntervalSeconds`; a failed sweep is logged and tried again at the next tick. */
   start(): void {
     if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => this.#tick(), this.#o.sweepIntervalSeconds * 1000);
-    this.#timer.unref();
     this.#tick();
   }
 
   /** Stops the periodic sweep and waits for one in progress. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
+    this.#stopped = true;
     await this.#running?.catch(() => undefined);
   }
 
+  /** Sweeps, and arms the next tick (a fixed interval from tick to tick, like setInterval). */
   #tick(): void {
+    if (this.#stopped) return;
+    this.#timer = this.#o.clock.setTimer(this.#o.sweepIntervalSeconds * 1000, () => this.#tick());
     this.sweep().catch((err: unknown) => this.#o.logger?.error({ err }, 'retention sweep failed; retrying at the next interval'));
   }
 

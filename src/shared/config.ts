@@ -23,6 +23,10 @@ export const AdmissionOptionsSchema = z
     maxCalls: z.number().int().min(1),
     /** Calls not yet ACKed at once, all sources. */
     maxHalfOpen: z.number().int().min(1),
+    /** New INVITEs are refused while the event loop's recent p99 delay (beyond its 10 ms sampling) exceeds this; 0: never. */
+    maxEventLoopDelayMs: z.number().min(0),
+    /** The event-loop guard only refuses calls while at least this many are up (a stall on a quiet server is not overload). */
+    eventLoopGuardMinCalls: z.number().int().min(0),
     /** Sources whose counters are kept at once (least recently seen forgotten first). */
     maxTrackedSources: z.number().int().min(16),
     /** A source not heard from this long, with no call in progress, is forgotten. */
@@ -50,10 +54,18 @@ export const MwiOptionsSchema = z
     defaultExpires: z.number().int().min(1).max(604800),
     /** Changes of one line within this many ms are sent as one NOTIFY. */
     coalesceMs: z.number().int().min(0).max(60000).default(100),
+    /**
+     * SIP sources (IP addresses: phones, or the proxy in front that authenticates them) allowed to SUBSCRIBE and to
+     * REGISTER. Empty (the default): any source may SUBSCRIBE — as any may call — and REGISTER is refused (405).
+     * Listed sources also get 200 to REGISTER (no binding kept: répondeur routes nothing to phones), which is what
+     * softphones whose MWI only subscribes after a successful registration (baresip) need.
+     */
+    trustedSources: z.array(z.string().min(1)).default([]),
   })
   .strict()
   .refine((o) => o.minExpires <= o.maxExpires, { error: 'mwi.minExpires must not exceed mwi.maxExpires' });
 export type MwiOptions = z.input<typeof MwiOptionsSchema>;
+import { DialInKeysSchema } from './dialin-keys.js';
 
 /** The whole configuration, validated at start-up. Every key has a default in config/default.json. */
 export const ConfigSchema = z
@@ -146,6 +158,8 @@ export const ConfigSchema = z
     outbox: z.object({ leaseSeconds: z.number().int().min(240, 'must be at least 240 (twice the 2 min send time-out)') }).strict(),
     /** Message-waiting indication (RFC 3842 SUBSCRIBE/NOTIFY): subscription durations granted, seconds. */
     mwi: MwiOptionsSchema,
+    /** The dial-in menus' keys per menu and action (Asterisk's by default); see src/shared/dialin-keys.ts. */
+    dialin: z.object({ keys: DialInKeysSchema }).strict(),
   })
   .strict();
 

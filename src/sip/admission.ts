@@ -5,7 +5,11 @@
  *  - a token bucket per source address limits the request rate; past `dropAfterRefusals` refusals in a row the
  *    source is no longer answered at all (answering a flood amplifies it), until its bucket refills completely;
  *  - a per-source cap on half-open INVITEs: not yet answered, or answered but not yet ACKed;
- *  - global caps on concurrent calls and on calls not yet ACKed;
+ *  - global caps on concurrent calls and on calls not yet ACKed; the cap on calls defaults to the capacity measured
+ *    on a 2-core machine (`npm run bench`, README "Capacity");
+ *  - an overload guard: while the event loop's recent p99 delay exceeds `maxEventLoopDelayMs` (and at least
+ *    `eventLoopGuardMinCalls` calls are up, so that a lone stall on a quiet server refuses nobody), new INVITEs get
+ *    503 + Retry-After, before the calls already up lose media quality;
  *  - requests from known scanner User-Agents are dropped silently.
  *
  * Memory is bounded: sources are kept in least-recently-used order, idle ones are swept as requests come, and at
@@ -14,6 +18,7 @@
  */
 import { systemClock, type Clock } from '../shared/clock.js';
 import { AdmissionOptionsSchema, type AdmissionOptions } from '../shared/config.js';
+import type { LoopDelayProbe } from './loop-delay.js';
 
 export const DEFAULT_SCANNER_USER_AGENTS = ['friendly-scanner', 'sipvicious', 'sipcli', 'sip-scan', 'sipsak', 'vaxsipuseragent', 'pplsip', 'iwar', 'sundayddr', 'smap', 'nessus'];
 
@@ -23,8 +28,12 @@ export const DEFAULT_ADMISSION_OPTIONS: AdmissionOptions = {
   burst: 40,
   dropAfterRefusals: 10,
   maxHalfOpenPerSource: 20,
-  maxCalls: 4000,
+  // The last clean row of the Asterisk-shaped bench series (README "Capacity", BENCHMARKS.md): 1200 concurrent
+  // 21 s deposits with media both ways on 2 cores, in 1 mailbox and over 100 (2026-12-01).
+  maxCalls: 1200,
   maxHalfOpen: 1000,
+  maxEventLoopDelayMs: 200,
+  eventLoopGuardMinCalls: 100,
   maxTrackedSources: 10000,
   sourceIdleSeconds: 60,
   retryAfterSeconds: 10,
@@ -57,6 +66,7 @@ export interface AdmissionStats {
   rejectedHalfOpenPerSource: number;
   rejectedMaxCalls: number;
   rejectedMaxHalfOpen: number;
+  rejectedLoopDelay: number;
   evictedSources: number;
 }
 
@@ -89,12 +99,16 @@ export class AdmissionControl {
     rejectedHalfOpenPerSource: 0,
     rejectedMaxCalls: 0,
     rejectedMaxHalfOpen: 0,
+    rejectedLoopDelay: 0,
     evictedSources: 0,
   };
+  readonly #loopDelay: LoopDelayProbe | undefined;
 
-  constructor(options: Partial<AdmissionOptions> = {}, clock: Clock = systemClock) {
+  /** `loopDelay` feeds the overload guard (an EventLoopDelayMonitor in the server); without it the guard is off. */
+  constructor(options: Partial<AdmissionOptions> = {}, clock: Clock = systemClock, loopDelay?: LoopDelayProbe) {
     this.options = AdmissionOptionsSchema.parse({ ...DEFAULT_ADMISSION_OPTIONS, ...options });
     this.#clock = clock;
+    this.#loopDelay = loopDelay;
     this.#scanners = this.options.scannerUserAgents.map((s) => s.toLowerCase());
     this.#trusted = new Set(this.options.trustedSources);
   }
@@ -144,6 +158,13 @@ export class AdmissionControl {
     if (this.#halfOpen >= this.options.maxHalfOpen) {
       this.#counters.rejectedMaxHalfOpen++;
       return this.#reject('too many calls being set up');
+    }
+    // RFC 3261 §21.5.4: 503 "The server is temporarily unable to process the request due to a temporary overloading
+    // […] The server MAY indicate when the client should retry the request in a Retry-After header field."
+    const { maxEventLoopDelayMs, eventLoopGuardMinCalls } = this.options;
+    if (this.#loopDelay && maxEventLoopDelayMs > 0 && this.#calls >= eventLoopGuardMinCalls && this.#loopDelay.recentP99Ms() > maxEventLoopDelayMs) {
+      this.#counters.rejectedLoopDelay++;
+      return this.#reject('overloaded');
     }
     this.#counters.accepted++;
     return { kind: 'accept', ticket: this.#ticket(src) };

@@ -21,6 +21,9 @@ function boundaryOf(contentType: string): string {
   return b;
 }
 
+/** More body parts than this is refused (issue 11): SIP-I trunks send two or three (RFC 5621 §3, RFC 3204). */
+export const MAX_MULTIPART_PARTS = 16;
+
 /** The parts of a multipart body (RFC 2046 §5.1): headers (lower-case names) and content. */
 export function multipartParts(body: Buffer, contentType: string): Array<{ headers: Map<string, string>; content: Buffer }> {
   const delimiter = Buffer.from(`--${boundaryOf(contentType)}`);
@@ -35,6 +38,7 @@ export function multipartParts(body: Buffer, contentType: string): Array<{ heade
     start = eol + 2;
     const next = body.indexOf(delimiter, start);
     if (next < 0) throw new SipBodyError('multipart body: missing closing boundary');
+    if (parts.length === MAX_MULTIPART_PARTS) throw new SipBodyError(`multipart body of more than ${MAX_MULTIPART_PARTS} parts`);
     // The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
     const end = body[next - 2] === 0x0d && body[next - 1] === 0x0a ? next - 2 : next;
     const part = body.subarray(start, end);

@@ -26,10 +26,12 @@ export function skipQuoted(s: string, start: number): number {
 /**
  * Splits `s` on `sep` where it is not inside a quoted-string or a <...> URI, trimming each piece.
  * RFC 3261 §7.3.1: a comma list "MUST be combinable into one 'field-name: field-value' pair"; commas inside
- * quoted display names and angle-bracketed URIs do not separate values.
+ * quoted display names and angle-bracketed URIs do not separate values. Stops once it has more than
+ * `maxPieces` non-empty pieces.
  */
-export function splitTopLevel(s: string, sep: ',' | ';'): string[] {
+export function splitTopLevel(s: string, sep: ',' | ';', maxPieces = Infinity): string[] {
   const out: string[] = [];
+  let nonEmpty = 0;
   let from = 0;
   let inAngle = false;
   for (let i = 0; i < s.length; i++) {
@@ -41,8 +43,11 @@ export function splitTopLevel(s: string, sep: ',' | ';'): string[] {
     } else if (c === '<') inAngle = true;
     else if (c === '>') inAngle = false;
     else if (c === sep && !inAngle) {
-      out.push(s.slice(from, i).trim());
+      const piece = s.slice(from, i).trim();
+      out.push(piece);
       from = i + 1;
+      // Past maxPieces non-empty pieces the caller refuses the value anyway: stop here (issue 11).
+      if (piece !== '' && ++nonEmpty > maxPieces) return out;
     }
   }
   out.push(s.slice(from).trim());
@@ -59,12 +64,17 @@ const PARAM_VALUE = /^(?:"(?:[^"\\]|\\.)*"|[A-Za-z0-9\-.!%*_+`'~:[\]]+)$/;
  * host / quoted-string; SEMI and EQUAL allow whitespace around them). A leading ";" is optional.
  * Quoted values keep their quotes so that formatting gives back the same text.
  */
+/** More `;name=value` parameters than this in one header value is refused (issue 11; real ones carry a handful). */
+export const MAX_HEADER_PARAMS = 64;
+
 export function parseParams(s: string): Params {
   const params: Params = new Map();
   let text = s.trim();
   if (text === '') return params;
   if (text.startsWith(';')) text = text.slice(1);
-  for (const piece of splitTopLevel(text, ';')) {
+  const pieces = splitTopLevel(text, ';');
+  if (pieces.length > MAX_HEADER_PARAMS) throw new SipParseError(`more than ${MAX_HEADER_PARAMS} header parameters`);
+  for (const piece of pieces) {
     if (piece === '') throw new SipParseError('Empty header parameter');
     const eq = piece.indexOf('=');
     const name = (eq < 0 ? piece : piece.slice(0, eq)).trim();
@@ -171,6 +181,9 @@ export interface NameAddr {
 
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+\-.]*:\S+$/;
 
+/** A display name longer than this is refused (issue 11: real ones are a few words; 8 KB of them cost the server). */
+export const MAX_DISPLAY_NAME_CHARS = 512;
+
 export function parseNameAddr(value: string): NameAddr {
   const text = value.trim();
   let displayName: string | undefined;
@@ -180,12 +193,14 @@ export function parseNameAddr(value: string): NameAddr {
   if (text.startsWith('"')) {
     const end = skipQuoted(text, 0);
     if (end < 0) throw new SipParseError('Unterminated display name');
+    if (end > MAX_DISPLAY_NAME_CHARS + 2) throw new SipParseError(`display name longer than ${MAX_DISPLAY_NAME_CHARS} characters`);
     displayName = text.slice(1, end - 1).replace(/\\(.)/g, '$1');
     i = end;
     while (text[i] === ' ' || text[i] === '\t') i++;
     if (text[i] !== '<') throw new SipParseError('Expected <URI> after display name');
   } else {
     const lt = text.indexOf('<');
+    if (lt > MAX_DISPLAY_NAME_CHARS) throw new SipParseError(`display name longer than ${MAX_DISPLAY_NAME_CHARS} characters`);
     if (lt >= 0) {
       const name = text.slice(0, lt).trim();
       // §25.1: display-name = *(token LWS) / quoted-string
@@ -220,9 +235,41 @@ export function formatNameAddr(na: NameAddr): string {
   return `${name}<${na.uri}>${formatParams(na.params)}`;
 }
 
-/** The `tag` parameter of a From or To value (RFC 3261 §19.3), or undefined. */
-export function getTag(value: string): string | undefined {
-  return parseNameAddr(value).params.get('tag') ?? undefined;
+/**
+ * The `tag` parameter of a From or To value (RFC 3261 §19.3), or undefined. Only header parameters count: those
+ * after the closing ">" of a name-addr, or after the URI of an addr-spec (§20.10: an addr-spec with ";" in it must
+ * use angle brackets, so any ";" there starts a header parameter). Quoted display names may contain "<" and are
+ * skipped. Never throws: the parser has already checked From and To, and transaction matching must not fail on them.
+ */
+export function getTag(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let i = 0;
+  let params = value;
+  for (; i < value.length; i++) {
+    const c = value[i];
+    if (c === '"') {
+      for (i++; i < value.length && value[i] !== '"'; i++) if (value[i] === '\\') i++;
+    } else if (c === '<') {
+      const close = value.indexOf('>', i);
+      params = close < 0 ? '' : value.slice(close + 1);
+      break;
+    } else if (c === ';') {
+      params = value.slice(i);
+      break;
+    }
+  }
+  if (i === value.length) return undefined;
+  return findParam(params, 'tag');
+}
+
+/** Value of `;name=value` in a parameter list (name compared case-insensitively); '' for a flag; never throws. */
+export function findParam(params: string, name: string): string | undefined {
+  for (const part of params.split(';')) {
+    const eq = part.indexOf('=');
+    const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (key === name) return eq < 0 ? '' : part.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /** RFC 3261 §20.16: CSeq = "CSeq" HCOLON 1*DIGIT LWS Method */

@@ -1,21 +1,20 @@
 /**
  * A dialog-creating INVITE waiting for the application's decision (RFC 3261 §13.3.1): ring, reject, redirect,
- * or accept with an SDP answer (or an offer when the INVITE had none). Emits 'cancel' when a CANCEL ends it first.
+ * or accept with an SDP answer (or an offer when the INVITE had none). `cancelled` tells when a CANCEL ended it first.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from '../shared/log.js';
 import type { Peer, SipRequest, SipResponse } from './message.js';
 import { createResponse } from './response.js';
 import { UasDialogState, newTag } from './dialog.js';
 import { SipDialog, type DialogHost, type InviteResponder } from './sip-dialog.js';
-import { answerOffer, createOffer, type LocalMedia, type NegotiatedMedia } from './sdp.js';
+import { createOffer, type LocalMedia, type NegotiatedMedia, type OfferNegotiation } from './sdp.js';
 import { sdpOf } from './body.js';
 
 export class InviteStateError extends Error {
   override name = 'InviteStateError';
 }
 
-export class IncomingInvite extends EventEmitter {
+export class IncomingInvite {
   readonly request: SipRequest;
   readonly source: Peer;
   readonly logger: Logger;
@@ -24,11 +23,22 @@ export class IncomingInvite extends EventEmitter {
   readonly #host: DialogHost;
   readonly #cseq: number;
   readonly #onDialog: (d: SipDialog) => void;
+  /** The INVITE's offer, negotiated once by the user agent before the application saw the call. */
+  readonly #negotiation: OfferNegotiation | undefined;
   #final = false;
   #cancelled = false;
 
-  constructor(request: SipRequest, source: Peer, tx: InviteResponder, cseq: number, host: DialogHost, logger: Logger, onDialog: (d: SipDialog) => void) {
-    super();
+  constructor(
+    request: SipRequest,
+    source: Peer,
+    tx: InviteResponder,
+    cseq: number,
+    host: DialogHost,
+    logger: Logger,
+    onDialog: (d: SipDialog) => void,
+    negotiation?: OfferNegotiation,
+  ) {
+    this.#negotiation = negotiation;
     this.request = request;
     this.source = source;
     this.#tx = tx;
@@ -106,19 +116,12 @@ export class IncomingInvite extends EventEmitter {
    * §13.3.1.4: "If the UAS decides to accept the INVITE, it MUST respond with a 2xx ... If the INVITE request
    * contained an offer, and the UAS had not yet sent an answer, the 2xx MUST contain an answer. If the INVITE did
    * not contain an offer, the 2xx MUST contain an offer if the UAS had not yet sent an offer."
-   * Throws SdpNegotiationError when the offer has nothing we can use (the caller then rejects with 488).
+   * The offer was negotiated when the INVITE arrived (an unusable one got 488 then): here only our answer is written,
+   * with the address and port the application opened.
    */
   accept(local: LocalMedia): SipDialog {
-    let body: string;
-    let media: NegotiatedMedia | undefined;
-    const offer = this.offer;
-    if (offer !== undefined) {
-      const negotiated = answerOffer(offer, local);
-      body = negotiated.answer;
-      media = negotiated.media;
-    } else {
-      body = createOffer(local);
-    }
+    const media: NegotiatedMedia | undefined = this.#negotiation?.media;
+    const body = this.#negotiation ? this.#negotiation.answer(local) : createOffer(local);
     const res = createResponse(this.request, 200, 'OK', this.localTag);
     res.headers.append('Content-Type', 'application/sdp');
     res.body = Buffer.from(body);
@@ -129,7 +132,7 @@ export class IncomingInvite extends EventEmitter {
     const state = new UasDialogState(this.request, this.localTag, this.source, this.#cseq);
     const dialog = new SipDialog(state, this.#host, local, media, this.logger);
     this.#onDialog(dialog);
-    dialog.send2xx(this.#tx, res, this.#cseq, this.source, offer === undefined);
+    dialog.send2xx(this.#tx, res, this.#cseq, this.source, this.#negotiation === undefined);
     return dialog;
   }
 
@@ -139,7 +142,6 @@ export class IncomingInvite extends EventEmitter {
     this.#cancelled = true;
     // §9.2: "the UAS ... SHOULD immediately respond to the INVITE with a 487 (Request Terminated)."
     this.#respond(createResponse(this.request, 487, 'Request Terminated', this.localTag));
-    this.emit('cancel');
     return true;
   }
 }

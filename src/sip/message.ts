@@ -31,13 +31,26 @@ const CANONICAL: Record<string, string> = {
   'sip-if-match': 'SIP-If-Match',
 };
 
+/** Names already canonicalised (the parser sees the same few dozen names all day); bounded, cleared when full. */
+const canonicalCache = new Map<string, string>();
+const CANONICAL_CACHE_SIZE = 512;
+
 /** "content-length" → "Content-Length", "call-id" → "Call-ID". */
 export function canonicalHeaderName(name: string): string {
+  const cached = canonicalCache.get(name);
+  if (cached !== undefined) return cached;
   const lower = name.toLowerCase();
-  return CANONICAL[lower] ?? lower.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase());
+  const canonical = CANONICAL[lower] ?? lower.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase());
+  if (canonicalCache.size >= CANONICAL_CACHE_SIZE) canonicalCache.clear();
+  canonicalCache.set(name, canonical);
+  return canonical;
 }
 
-/** An ordered multimap of header fields. Each entry is one field-value (comma lists already split by the parser). */
+/**
+ * An ordered multimap of header fields. Each entry is one field-value (comma lists already split by the parser).
+ * Names are stored canonical, and the canonical form is a function of the lower-case name, so a look-up compares
+ * canonical names: no lower-casing of every entry on every look-up (issue 11: 512 values × 20 look-ups).
+ */
 export class Headers {
   readonly #entries: Array<[name: string, value: string]> = [];
 
@@ -47,16 +60,16 @@ export class Headers {
 
   /** First value of the header, or undefined. */
   get(name: string): string | undefined {
-    const key = name.toLowerCase();
-    for (const [n, v] of this.#entries) if (n.toLowerCase() === key) return v;
+    const key = canonicalHeaderName(name);
+    for (const [n, v] of this.#entries) if (n === key) return v;
     return undefined;
   }
 
   /** Every value of the header, in order. */
   getAll(name: string): string[] {
-    const key = name.toLowerCase();
+    const key = canonicalHeaderName(name);
     const out: string[] = [];
-    for (const [n, v] of this.#entries) if (n.toLowerCase() === key) out.push(v);
+    for (const [n, v] of this.#entries) if (n === key) out.push(v);
     return out;
   }
 
@@ -71,24 +84,24 @@ export class Headers {
 
   /** Adds the value before every existing value of that header (e.g. a new top Via). */
   prepend(name: string, value: string): this {
-    const key = name.toLowerCase();
-    const at = this.#entries.findIndex(([n]) => n.toLowerCase() === key);
-    this.#entries.splice(at < 0 ? 0 : at, 0, [canonicalHeaderName(name), value]);
+    const key = canonicalHeaderName(name);
+    const at = this.#entries.findIndex(([n]) => n === key);
+    this.#entries.splice(at < 0 ? 0 : at, 0, [key, value]);
     return this;
   }
 
   /** Replaces every value of the header with this one (in the position of the first). */
   set(name: string, value: string): this {
-    const key = name.toLowerCase();
-    const at = this.#entries.findIndex(([n]) => n.toLowerCase() === key);
+    const key = canonicalHeaderName(name);
+    const at = this.#entries.findIndex(([n]) => n === key);
     this.delete(name);
-    this.#entries.splice(at < 0 ? this.#entries.length : at, 0, [canonicalHeaderName(name), value]);
+    this.#entries.splice(at < 0 ? this.#entries.length : at, 0, [key, value]);
     return this;
   }
 
   delete(name: string): this {
-    const key = name.toLowerCase();
-    for (let i = this.#entries.length - 1; i >= 0; i--) if (this.#entries[i]![0].toLowerCase() === key) this.#entries.splice(i, 1);
+    const key = canonicalHeaderName(name);
+    for (let i = this.#entries.length - 1; i >= 0; i--) if (this.#entries[i]![0] === key) this.#entries.splice(i, 1);
     return this;
   }
 

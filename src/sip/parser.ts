@@ -25,6 +25,11 @@ export interface ParseLimits {
   maxWhitespaceRun?: number;
   /** Header field values after list headers are split on commas (default 512). */
   maxHeaderValues?: number;
+  /**
+   * Header section, start line to the empty line (default 16384, as the TCP framer). Above it: 513, and only
+   * this many bytes are ever looked at, so a 64 KB header section of junk costs what a 16 KB one does.
+   */
+  maxHeaderSectionBytes?: number;
 }
 
 export const DEFAULT_PARSE_LIMITS: Readonly<Required<ParseLimits>> = {
@@ -33,6 +38,7 @@ export const DEFAULT_PARSE_LIMITS: Readonly<Required<ParseLimits>> = {
   maxHeaderLineBytes: 8192,
   maxWhitespaceRun: 1024,
   maxHeaderValues: 512,
+  maxHeaderSectionBytes: 16384,
 };
 
 /**
@@ -62,6 +68,9 @@ const LIST_HEADERS = new Set([
 /** Headers that must appear at most once (RFC 4475 §3.1.2.13 "multi01" expects a 400 otherwise). */
 const SINGLE_HEADERS = ['Call-ID', 'CSeq', 'From', 'To', 'Max-Forwards', 'Content-Length', 'Content-Type'];
 
+/** Methods whose request can establish a dialog (RFC 3261 §12, RFC 6665 SUBSCRIBE, RFC 3515 REFER). */
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+
 /** §8.1.1: "A valid SIP request formulated by a UAC MUST, at a minimum, contain the following header fields: To, From, CSeq, Call-ID, Max-Forwards, and Via". */
 const MANDATORY = ['Via', 'From', 'To', 'Call-ID', 'CSeq'];
 
@@ -70,13 +79,22 @@ const STATUS_LINE = /^(SIP\/\d+\.\d+) (\d{3})(?: (.*))?$/i;
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+\-.]*:[^\s<>]+$/;
 const CALL_ID = /^[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\"/[\]?{}]+)?$/;
 
-/** Where the header section ends (the empty line) and where the body starts, as byte offsets. */
-function findHeaderEnd(buf: Buffer, from: number): { headEnd: number; bodyStart: number } | undefined {
-  const crlf = buf.indexOf('\r\n\r\n', from, 'latin1');
-  const lf = buf.indexOf('\n\n', from, 'latin1');
-  if (crlf < 0 && lf < 0) return undefined;
-  if (lf < 0 || (crlf >= 0 && crlf < lf)) return { headEnd: crlf, bodyStart: crlf + 4 };
-  return { headEnd: lf, bodyStart: lf + 2 };
+/**
+ * Where the header section ends (the empty line) and where the body starts, as byte offsets; only the first
+ * `maxBytes` (+ the empty line) after `from` are searched. `tooLarge`: no empty line there although the message
+ * goes on; the head is then cut at the last line break within the limit.
+ */
+function findHeaderEnd(buf: Buffer, from: number, maxBytes: number): { headEnd: number; bodyStart: number; tooLarge?: true } {
+  const limit = Math.min(buf.length, from + maxBytes + 4);
+  const window = limit === buf.length ? buf : buf.subarray(0, limit);
+  const crlf = window.indexOf('\r\n\r\n', from, 'latin1');
+  // A bare-LF empty line can only come before the CRLF one (or without one).
+  const lf = window.subarray(0, crlf < 0 ? limit : crlf + 2).indexOf('\n\n', from, 'latin1');
+  if (lf >= 0) return { headEnd: lf, bodyStart: lf + 2 };
+  if (crlf >= 0) return { headEnd: crlf, bodyStart: crlf + 4 };
+  if (limit === buf.length) return { headEnd: buf.length, bodyStart: buf.length };
+  const lastBreak = window.lastIndexOf(0x0a, from + maxBytes);
+  return { headEnd: lastBreak > from ? lastBreak : from + maxBytes, bodyStart: buf.length, tooLarge: true };
 }
 
 /** Remembers the first error of each kind while parsing carries on to build a best-effort request. */
@@ -114,11 +132,13 @@ export function parseMessage(buf: Buffer, limits: ParseLimits = {}): SipMessage 
   let start = 0;
   while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
   if (start === buf.length) throw new SipParseError('Empty message');
-  const end = findHeaderEnd(buf, start) ?? { headEnd: buf.length, bodyStart: buf.length };
+  // Issue 11: hard limits, each checked in one linear pass over at most maxHeaderSectionBytes.
+  const end = findHeaderEnd(buf, start, lim.maxHeaderSectionBytes);
+  if (end.tooLarge) errors.tooLarge ??= new SipParseError('Header Section Too Large', 513);
   const head = buf.toString('utf8', start, end.headEnd);
-  // Issue 11: hard limits, each checked in one linear pass.
   if (longestWspRun(head) > lim.maxWhitespaceRun) errors.add('Whitespace Run Too Long');
-  const { lines, lineCount } = unfoldLines(head, lim.maxHeaders);
+  const { lines, lineCount, tooManyLines } = unfoldLines(head, lim.maxHeaders, lim.maxHeaderLineBytes);
+  if (tooManyLines) errors.add('Too Many Header Lines');
 
   // Start line (§7.1, §7.2).
   const startLine = lines[0]!;
@@ -179,7 +199,8 @@ export function parseMessage(buf: Buffer, limits: ParseLimits = {}): SipMessage 
     const value = trimWsp(line.slice(colon + 1));
     let parts: string[] = [value];
     if (LIST_HEADERS.has(name.toLowerCase()) && value.includes(',')) {
-      errors.catching(() => (parts = splitTopLevel(value, ',').filter((p) => p !== '')), `Malformed ${name}`);
+      const room = lim.maxHeaderValues - values;
+      errors.catching(() => (parts = splitTopLevel(value, ',', room).filter((p) => p !== '')), `Malformed ${name}`);
     }
     values += parts.length;
     if (values > lim.maxHeaderValues) {
@@ -237,9 +258,11 @@ function validateHeaders(headers: Headers, method: string | undefined, errors: E
     const v = headers.get(name);
     if (v !== undefined) errors.catching(() => parseNameAddr(v), `Malformed ${name}`);
   }
-  for (const c of headers.getAll('Contact')) {
-    if (c !== '*') errors.catching(() => parseNameAddr(c), 'Malformed Contact');
-  }
+  const contacts = headers.getAll('Contact');
+  // §8.1.1.8: "The Contact header field MUST be present and contain exactly one SIP or SIPS URI in any request
+  // that can result in the establishment of a dialog." (Issue 11: a list of hundreds is refused before parsing.)
+  if (contacts.length > 1 && method !== undefined && DIALOG_CREATING.has(method)) errors.add('Contact must hold exactly one URI');
+  else for (const c of contacts) if (c !== '*') errors.catching(() => parseNameAddr(c), 'Malformed Contact');
   const callId = headers.get('Call-ID');
   // §25.1: callid = word [ "@" word ]; word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" /
   // "~" / "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}" ) — so <, > and " are

@@ -1,7 +1,8 @@
 /**
  * A confirmed UAS dialog at run time (RFC 3261 §12–§15): 2xx retransmission until ACK (§13.3.1.4), BYE in both
  * directions (§15), re-INVITE (§14), INFO (RFC 6086). The application sees it as an EventEmitter:
- *   'ack'        (ack: SipRequest)              the ACK for our 2xx arrived (its body holds the answer for a late offer)
+ *   'ack'        (ack: SipRequest)              the ACK for our 2xx arrived (its body holds the answer for a late offer);
+ *                                               the user agent's admission control listens: the call stops being half-open
  *   'info'       (req: SipRequest)              an INFO within the dialog (already answered 200)
  *   'reoffer'    (media: NegotiatedMedia)       a re-INVITE changed the session (hold/unhold, new address)
  *   'terminated' (reason: DialogEndReason)      the dialog is over; emitted exactly once
@@ -10,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../shared/log.js';
 import type { Clock, Timer } from '../shared/clock.js';
 import type { SipRequest, SipResponse, Peer } from './message.js';
-import { createResponse } from './response.js';
+import { createNotAcceptableHere, createResponse } from './response.js';
 import type { UasDialogState } from './dialog.js';
 import type { TimerValues } from './transactions/timers.js';
 import { answerOffer, createOffer, readAnswer, SdpNegotiationError, type LocalMedia, type NegotiatedMedia } from './sdp.js';
@@ -25,7 +26,11 @@ export interface DialogHost {
   sendResponse(res: SipResponse, peer: Peer): void;
   /** Sends a request within the dialog through a non-INVITE client transaction; resolves with the final response or null on timeout. */
   sendInDialog(dialog: UasDialogState, method: string): Promise<SipResponse | null>;
-  /** Adds our Contact, Allow, Supported, Server headers to a response that establishes or refreshes the dialog. */
+  /**
+   * Adds our Contact, Allow and Server headers to a response that establishes or refreshes the dialog. No Supported
+   * header: we implement no option tag (no 100rel, timer, replaces…), and §20.37 "If empty, it means that no
+   * extensions are supported" says no more than its absence does.
+   */
   decorate(res: SipResponse, peer: Peer): void;
   forget(dialog: SipDialog): void;
 }
@@ -167,19 +172,18 @@ export class SipDialog extends EventEmitter {
       return;
     }
     if (offer !== undefined) {
+      let negotiated: { answer: string; media: NegotiatedMedia };
       try {
-        const { answer, media } = answerOffer(offer, this.#local);
-        body = answer;
-        this.#media = media;
-        this.emit('reoffer', media);
+        negotiated = answerOffer(offer, this.#local);
       } catch (err) {
-        const e = err as SdpNegotiationError;
+        if (!(err instanceof SdpNegotiationError)) throw err;
         // RFC 3261 §14.2: "If the UAS ... rejects the offer, it MUST ... return a 488 ... the session is unchanged."
-        const res = createResponse(req, 488, 'Not Acceptable Here');
-        res.headers.append('Warning', `${e.warnCode ?? 399} repondeur "${e.message}"`);
-        tx.respond(res);
+        tx.respond(createNotAcceptableHere(req, err));
         return;
       }
+      body = negotiated.answer;
+      this.#media = negotiated.media;
+      this.emit('reoffer', negotiated.media);
     } else {
       body = createOffer(this.#local);
       offeredInResponse = true;

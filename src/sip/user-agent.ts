@@ -8,13 +8,14 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../shared/log.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import type { Peer, SipMessage, SipRequest, SipResponse, TransportName } from './message.js';
-import { createResponse } from './response.js';
+import { randomUUID } from 'node:crypto';
+import { Headers, createRequest, type Peer, type SipMessage, type SipRequest, type SipResponse, type TransportName } from './message.js';
+import { createNotAcceptableHere, createResponse } from './response.js';
 import { getTag, parseCSeq, parseUri } from './headers.js';
 import { dialogKey, newTag, type UasDialogState } from './dialog.js';
 import { SipDialog, type DialogHost } from './sip-dialog.js';
 import { IncomingInvite } from './incoming-invite.js';
-import { answerOffer, SdpNegotiationError } from './sdp.js';
+import { negotiateOffer, SdpNegotiationError, type OfferNegotiation } from './sdp.js';
 import { sdpOf } from './body.js';
 import { resolveTimers, type TimerValues } from './transactions/timers.js';
 import { TransactionLayer } from './transactions/transaction-layer.js';
@@ -51,7 +52,6 @@ export type SubscribeHandler = (req: SipRequest, source: Peer, tx: { respond(res
 
 export declare interface SipUserAgent {
   on(event: 'invite', listener: (invite: IncomingInvite) => void): this;
-  on(event: 'info', listener: (dialog: SipDialog, req: SipRequest) => void): this;
 }
 
 /** The ticket of an INVITE when no admission control is configured. */
@@ -69,6 +69,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
   /** Set by drain(): the Retry-After (seconds) of the 503 that new INVITEs and OPTIONS get. */
   #drainRetryAfter: number | undefined;
   #subscribeHandler: SubscribeHandler | undefined;
+  #registerHandler: ((req: SipRequest, source: Peer, tx: { respond(res: SipResponse): void }) => boolean) | undefined;
 
   constructor(opts: UserAgentOptions) {
     super();
@@ -150,6 +151,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
 
     if (req.method === 'CANCEL') return this.#receiveCancel(req, respond);
     if (req.method === 'SUBSCRIBE' && this.#subscribeHandler) return this.#subscribeHandler(req, source, tx);
+    if (req.method === 'REGISTER' && this.#registerHandler?.(req, source, tx)) return;
 
     const toTag = getTag(req.headers.get('To') ?? '');
     if (toTag) return this.#receiveInDialog(req, source, cseq.seq, tx, respond);
@@ -217,13 +219,15 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
     } catch (err) {
       return respond(400, `Bad Request (${(err as Error).message})`.slice(0, 120));
     }
+    let negotiation: OfferNegotiation | undefined;
     if (offer !== undefined) {
-      // Check the offer before the application spends an RTP port on it (§13.3.1.3 / RFC 3264 §6: 488).
+      // The offer is negotiated once, here, before the application spends an RTP port on it; `accept` only writes
+      // the answer. §13.3.1.3 / RFC 3264 §6: an offer we cannot take gets 488.
       try {
-        answerOffer(offer, { address: '0.0.0.0', port: 9, sessionId: '0', sessionVersion: 0 });
+        negotiation = negotiateOffer(offer);
       } catch (err) {
-        const e = err as SdpNegotiationError;
-        return respond(488, 'Not Acceptable Here', { Warning: `${e.warnCode ?? 399} repondeur "${e.message}"`, Accept: 'application/sdp' });
+        if (!(err instanceof SdpNegotiationError)) throw err;
+        return tx.respond(createNotAcceptableHere(req, err, newTag()));
       }
     }
     const ticket = this.#admitInvite(req, source, respond);
@@ -237,7 +241,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
       // Half-open until the ACK of our 2xx; a call until the dialog ends (BYE, or BYE after 64*T1 without ACK).
       d.once('ack', () => ticket.confirm());
       d.once('terminated', () => ticket.end());
-    });
+    }, negotiation);
     this.#invites.set(tx, invite);
     tx.subscribe({
       onTerminated: () => {
@@ -309,7 +313,6 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
       case 'INFO':
         respond(200, 'OK');
         dialog.emit('info', req);
-        this.emit('info', dialog, req);
         return;
       case 'OPTIONS':
         return respond(200, 'OK', this.#capabilities());
@@ -337,6 +340,11 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
     return `sip:${this.#opts.contactUser ?? 'repondeur'}@${h}:${this.#transport.port}${t}`;
   }
 
+  /** Offers every REGISTER to `handler`; it answers and returns true, or returns false for the usual 405. */
+  onRegister(handler: (req: SipRequest, source: Peer, tx: { respond(res: SipResponse): void }) => boolean): void {
+    this.#registerHandler = handler;
+  }
+
   /** Routes every SUBSCRIBE to `handler` (the MWI notifier); without one SUBSCRIBE gets 405 as before. */
   onSubscribe(handler: SubscribeHandler): void {
     this.#subscribeHandler = handler;
@@ -359,6 +367,43 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
       this.logger.warn({ callId: dialog.callId, err: (err as Error).message, uri: nextHopUri }, `cannot resolve where to send ${method}`);
       return null;
     }
+    return new Promise((resolve) => {
+      this.#layer.sendRequest(request, dest, {
+        onResponse: (res: SipResponse) => {
+          if (res.status >= 200) resolve(res);
+        },
+        onTimeout: () => resolve(null),
+        onTransportError: () => resolve(null),
+      });
+    });
+  }
+
+  /**
+   * Sends an out-of-dialog request to `targetUri` (the unsolicited MWI NOTIFY) in a non-INVITE client transaction
+   * (timers E/F/K); resolves with its final response, or null (time-out, transport error, unresolvable host).
+   * RFC 3261 §8.1.1: "A valid SIP request formulated by a UAC MUST, at a minimum, contain the following header
+   * fields: To, From, CSeq, Call-ID, Max-Forwards, and Via"; the From tag is new (§8.1.1.3), no To tag (§8.1.1.2).
+   */
+  async sendOutOfDialog(method: string, targetUri: string, extra: { from: string; headers?: Record<string, string>; body?: { contentType: string; data: Buffer } }): Promise<SipResponse | null> {
+    let dest: Peer;
+    try {
+      dest = await this.#resolve(targetUri, { transport: 'UDP', address: '', port: 0 });
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, uri: targetUri }, `cannot resolve where to send ${method}`);
+      return null;
+    }
+    const h = new Headers();
+    h.append('Via', `SIP/2.0/${dest.transport} ${this.#transport.viaSentBy(dest.transport)};branch=${newBranch()};rport`);
+    h.append('Max-Forwards', '70');
+    h.append('From', `<${extra.from}>;tag=${newTag()}`);
+    h.append('To', `<${targetUri}>`);
+    h.append('Call-ID', `${randomUUID()}@${this.#opts.publicHost || this.#transport.address}`);
+    h.append('CSeq', `1 ${method}`);
+    h.append('Contact', `<${this.#contactUri(dest.transport)}>`);
+    for (const [k, v] of Object.entries(extra.headers ?? {})) h.append(k, v);
+    h.append('User-Agent', this.#opts.serverName ?? 'repondeur');
+    if (extra.body) h.append('Content-Type', extra.body.contentType);
+    const request = createRequest(method, targetUri, h, extra.body?.data ?? Buffer.alloc(0));
     return new Promise((resolve) => {
       this.#layer.sendRequest(request, dest, {
         onResponse: (res: SipResponse) => {

@@ -19,3 +19,4 @@ export { RetentionLogRepository, type RetentionLogEntry, type RetentionRecord } 
 export { OvhConsumerKeyRepository, type OvhConsumerKey } from './ovh-consumer-keys.js';
 export type { Database, StoreDialect } from './tables.js';
 export { notificationsFor, type NotificationDefaults } from './recipients.js';
+export { MwiContactRepository, MwiContactUriSchema, type MwiContact } from './mwi-contacts.js';

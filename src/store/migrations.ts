@@ -131,6 +131,36 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await db.schema.dropTable('ovh_consumer_keys').ifExists().execute();
       },
     },
+    // The outbox's lease made explicit (`leased_until`, set while a sender holds the job) and why a pending job waits
+    // (`deferred_for`: 'relay' — the relay could not be reached or timed out — or 'reply', a 4yz answer to this very
+    // mail). "Retry now" and the wake-up after an outage touch only unleased jobs, so neither hands a job that is
+    // being sent to a second sender; only 'relay' jobs are pulled forward when the relay accepts again.
+    '0003_outbox_lease_and_deferral': {
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema.alterTable('outbox').addColumn('leased_until', 'bigint').execute();
+        await db.schema.alterTable('outbox').addColumn('deferred_for', 'text').execute();
+      },
+      async down(db: Kysely<any>): Promise<void> {
+        await db.schema.alterTable('outbox').dropColumn('deferred_for').execute();
+        await db.schema.alterTable('outbox').dropColumn('leased_until').execute();
+      },
+    },
+    // Unsolicited message-waiting NOTIFYs (Asterisk's `mailbox=` / `unsolicited_mwi`): the SIP URIs that get the
+    // line's counts on every change and at start, without subscribing (src/mwi/unsolicited-mwi.ts).
+    '0004_mwi_contacts': {
+      async up(db: Kysely<any>): Promise<void> {
+        await db.schema
+          .createTable('mwi_contacts')
+          .addColumn('line', 'text', (c) => c.notNull().references('lines.number').onDelete('cascade'))
+          .addColumn('uri', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('mwi_contacts_pk', ['line', 'uri'])
+          .execute();
+      },
+      async down(db: Kysely<any>): Promise<void> {
+        await db.schema.dropTable('mwi_contacts').ifExists().execute();
+      },
+    },
   };
 }
 

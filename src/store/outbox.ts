@@ -7,6 +7,8 @@ import { EpochMsSchema, type AudioFormat, type Notification, type NotificationTy
 import { inTransaction, type Database, type MessagesTable, type OutboxTable, type StoreContext } from './tables.js';
 
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
+/** `relay`: the relay could not be reached or timed out (an outage); `reply`: it answered 4yz to this very mail. */
+export type DeferralReason = 'relay' | 'reply';
 
 /**
  * A durable e-mail notification job. `messageId` becomes null once the message is deleted; `message` is the copy
@@ -27,6 +29,10 @@ export interface OutboxJob {
   sentAt: number | null;
   smtpMessageId: string | null;
   createdAt: number;
+  /** End of the lease while a sender holds the job; null when no one does. */
+  leasedUntil: number | null;
+  /** Why a pending job waits: the relay was unreachable, or it answered 4yz to this mail. */
+  deferredFor: DeferralReason | null;
   message: { caller: string; callee: string; callerName: string | null; creationDatetime: number; durationMs: number };
 }
 
@@ -45,6 +51,8 @@ function toJob(row: OutboxTable): OutboxJob {
     sentAt: row.sent_at === null ? null : Number(row.sent_at),
     smtpMessageId: row.smtp_message_id,
     createdAt: Number(row.created_at),
+    leasedUntil: row.leased_until === null || row.leased_until === undefined ? null : Number(row.leased_until),
+    deferredFor: (row.deferred_for ?? null) as DeferralReason | null,
     message: {
       caller: row.caller,
       callee: row.callee,
@@ -82,6 +90,8 @@ export async function enqueueNotifications(
     caller_name: message.caller_name,
     message_datetime: message.creation_datetime,
     duration_ms: message.duration_ms,
+    leased_until: null,
+    deferred_for: null,
   }));
   await db.insertInto('outbox').values(rows).execute();
   return rows.map(toJob);
@@ -135,7 +145,7 @@ export class OutboxRepository {
       if (ids.length === 0) return [];
       const rows = await trx
         .updateTable('outbox')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: now + leaseMs }))
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: now + leaseMs, leased_until: now + leaseMs }))
         .where('id', 'in', ids)
         .returningAll()
         .execute();
@@ -151,46 +161,79 @@ export class OutboxRepository {
       sent_at: result.sentAt ?? this.#ctx.clock(),
       smtp_message_id: result.smtpMessageId ?? null,
       last_error: null,
+      leased_until: null,
+      deferred_for: null,
     });
   }
 
-  /** The attempt failed; try again at `nextAt`. */
-  async markRetry(id: string, nextAt: number, error: string): Promise<OutboxJob> {
+  /** The attempt failed; try again at `nextAt`. `deferredFor` says whether the relay was down or answered 4yz. */
+  async markRetry(id: string, nextAt: number, error: string, deferredFor: DeferralReason | null = null): Promise<OutboxJob> {
     parseOrThrow(EpochMsSchema, nextAt, 'nextAt');
-    return this.#set(id, { status: 'pending', next_attempt_at: nextAt, last_error: error });
+    return this.#set(id, { status: 'pending', next_attempt_at: nextAt, last_error: error, leased_until: null, deferred_for: deferredFor });
   }
 
   /**
-   * Makes a job in back-off due at `now`, only if it is still pending at exactly `expectedNextAt` (the retry time
-   * its worker set): a job claimed since (its lease moved `nextAttemptAt`) or re-scheduled is left alone, so this
-   * never hands a job being sent to a second sender. Resolves to whether the job was woken.
+   * The relay accepts mail again: every pending job deferred because the relay was unreachable (`deferredFor` =
+   * `relay`) and waiting out its back-off becomes due at `now`. A job held by a sender (an unexpired lease) is left
+   * alone, so this never hands a job being sent to a second sender. Resolves to the number of jobs made due.
    */
-  async wakeIfUnchanged(id: string, expectedNextAt: number, now: number): Promise<boolean> {
+  async wakeDeferredForRelay(now: number): Promise<number> {
+    parseOrThrow(EpochMsSchema, now, 'now');
     const result = await this.#ctx.db
       .updateTable('outbox')
       .set({ next_attempt_at: now })
-      .where('id', '=', id)
       .where('status', '=', 'pending')
-      .where('next_attempt_at', '=', expectedNextAt)
+      .where('deferred_for', '=', 'relay')
+      .where('next_attempt_at', '>', now)
+      .where((eb) => eb.or([eb('leased_until', 'is', null), eb('leased_until', '<=', now)]))
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Whether some pending job waits for the relay to come back (the worker then probes the relay). */
+  async hasDeferredForRelay(now: number): Promise<boolean> {
+    const row = await this.#ctx.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('deferred_for', '=', 'relay')
+      .where('next_attempt_at', '>', now)
+      .where((eb) => eb.or([eb('leased_until', 'is', null), eb('leased_until', '<=', now)]))
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /**
-   * Operator "retry now": failed jobs (one, or all when `id` is undefined) become pending, due at `now`, with a
-   * fresh attempt count. Only failed jobs: a pending one may be in the hands of a sender (its lease), and pending
-   * jobs are woken anyway when the mail relay accepts again. Resolves to the jobs put back.
+   * Operator "retry now", for one job or (`id` undefined) all: a failed job becomes pending with a fresh attempt
+   * count; a pending job waiting out its back-off is made due (its attempt count kept, so a later failure backs off
+   * as before). Both are due at `now`. A pending job held by a sender — its lease not yet over — is not touched:
+   * it is being sent, and making it due would let a second sender take it and mail it twice. Resolves to the jobs
+   * made due.
    */
-  async retryFailed(now: number, id?: string): Promise<OutboxJob[]> {
+  async retryNow(now: number, id?: string): Promise<OutboxJob[]> {
     parseOrThrow(EpochMsSchema, now, 'now');
-    let query = this.#ctx.db.updateTable('outbox').set({ status: 'pending', next_attempt_at: now, attempts: 0 }).where('status', '=', 'failed');
-    if (id !== undefined) query = query.where('id', '=', id);
-    return (await query.returningAll().execute()).map(toJob);
+    return inTransaction(this.#ctx.db, async (trx) => {
+      let failed = trx
+        .updateTable('outbox')
+        .set({ status: 'pending', next_attempt_at: now, attempts: 0, leased_until: null, deferred_for: null })
+        .where('status', '=', 'failed');
+      if (id !== undefined) failed = failed.where('id', '=', id);
+      let pending = trx
+        .updateTable('outbox')
+        .set({ next_attempt_at: now })
+        .where('status', '=', 'pending')
+        .where((eb) => eb.or([eb('leased_until', 'is', null), eb('leased_until', '<=', now)]));
+      if (id !== undefined) pending = pending.where('id', '=', id);
+      const pendingRows = await pending.returningAll().execute();
+      const failedRows = await failed.returningAll().execute();
+      return [...failedRows, ...pendingRows].map(toJob);
+    });
   }
 
   /** Gives up on the job (permanent SMTP rejection or attempts exhausted). */
   async markFailed(id: string, error: string): Promise<OutboxJob> {
-    return this.#set(id, { status: 'failed', last_error: error });
+    return this.#set(id, { status: 'failed', last_error: error, leased_until: null, deferred_for: null });
   }
 
   /** Every job of a message, in creation order. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, sql, type LogEvent } from 'kysely';
 import { Migrator } from 'kysely';
 import pg from 'pg';
 import { z } from 'zod';
@@ -11,9 +11,11 @@ import { GreetingRepository } from './greetings.js';
 import { LineRepository } from './lines.js';
 import { MessageRepository } from './messages.js';
 import { StoreMigrationProvider } from './migrations.js';
+import { StorePostgresDialect } from './postgres-introspector.js';
 import { OutboxRepository } from './outbox.js';
 import { OvhConsumerKeyRepository } from './ovh-consumer-keys.js';
 import { RetentionLogRepository } from './retention-log.js';
+import { MwiContactRepository } from './mwi-contacts.js';
 import { inTransaction, type Database, type StoreContext, type StoreDialect } from './tables.js';
 
 export interface OpenStoreOptions {
@@ -59,6 +61,7 @@ export interface Repositories {
   readonly outbox: OutboxRepository;
   readonly retentionLog: RetentionLogRepository;
   readonly ovhConsumerKeys: OvhConsumerKeyRepository;
+  readonly mwiContacts: MwiContactRepository;
 }
 
 function repositories(ctx: StoreContext): Repositories {
@@ -70,6 +73,7 @@ function repositories(ctx: StoreContext): Repositories {
     outbox: new OutboxRepository(ctx),
     retentionLog: new RetentionLogRepository(ctx),
     ovhConsumerKeys: new OvhConsumerKeyRepository(ctx),
+    mwiContacts: new MwiContactRepository(ctx),
   };
 }
 
@@ -90,6 +94,7 @@ export class Store implements Repositories {
   readonly outbox: OutboxRepository;
   readonly retentionLog: RetentionLogRepository;
   readonly ovhConsumerKeys: OvhConsumerKeyRepository;
+  readonly mwiContacts: MwiContactRepository;
   readonly #clock: () => number;
   /**
    * 'mailboxChanged' (line): a message of the line was stored, moved, heard or deleted (read by MWI, src/mwi/).
@@ -113,6 +118,7 @@ export class Store implements Repositories {
     this.outbox = repos.outbox;
     this.retentionLog = repos.retentionLog;
     this.ovhConsumerKeys = repos.ovhConsumerKeys;
+    this.mwiContacts = repos.mwiContacts;
   }
 
   /**
@@ -189,7 +195,8 @@ function openPostgres(url: string, options: { schema?: string; poolSize?: number
   pool.on('error', (err) => options.logger?.warn({ err }, 'PostgreSQL idle client error'));
   const schema = options.schema;
   return new Kysely<Database>({
-    dialect: new PostgresDialect({
+    // Its introspector reads only the store's schema: Kysely's own fails when another schema is dropped meanwhile.
+    dialect: new StorePostgresDialect({
       pool,
       onCreateConnection:
         schema === undefined

@@ -66,6 +66,10 @@ export interface OutboxTable {
   caller_name: string | null;
   message_datetime: number;
   duration_ms: number;
+  /** While a sender holds the job (claimed, not yet marked): the end of its lease; null otherwise. */
+  leased_until: number | null;
+  /** Why a pending job waits: 'relay' (unreachable, time-out) or 'reply' (a 4yz answer); null when not deferred. */
+  deferred_for: string | null;
 }
 
 export interface RetentionLogTable {
@@ -86,6 +90,14 @@ export interface Database {
   outbox: OutboxTable;
   retention_log: RetentionLogTable;
   ovh_consumer_keys: OvhConsumerKeysTable;
+  mwi_contacts: MwiContactsTable;
+}
+
+export interface MwiContactsTable {
+  line: string;
+  /** A SIP URI that receives the line's message-summary NOTIFYs unsolicited. */
+  uri: string;
+  created_at: number;
 }
 
 export interface OvhConsumerKeysTable {

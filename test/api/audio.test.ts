@@ -93,6 +93,20 @@ describe.each(ENGINES)('audio on %s', (engine) => {
     expect(await h.store.greetings.get(line, 'temp')).toBeUndefined();
   });
 
+  test('the duration the container header announces is checked before decoding: a 2 s FLAC declaring 20 min is refused', async () => {
+    const out = join(dir, 'short.flac');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=f=440:r=8000:d=2', '-c:a', 'flac', '-y', out]);
+    const flac = readFileSync(out);
+    // STREAMINFO total samples := 20 min at 8 kHz. Decoding would find 2 s (and store it); only the header says 1200 s.
+    const total = 1200 * 8000;
+    flac[8 + 13] = (flac[8 + 13]! & 0xf0) | Math.floor(total / 2 ** 32);
+    flac.writeUInt32BE(total % 2 ** 32, 8 + 14);
+    const r = await call(h.base, 'POST', `${V1}/lines/${enc(line)}/voicemail/greetings/temp`, { ...op, body: upload(flac, 'short.flac') });
+    expect(r.status).toBe(400);
+    expect(r.json.message).toMatch(/lasts 1200 s, at most 600 s/);
+    expect(await h.store.greetings.get(line, 'temp')).toBeUndefined();
+  });
+
   test('unreadable uploads are 400 and store nothing; oversized ones are 413', async () => {
     const kind = 'busy';
     const url = `${V1}/lines/${enc(line)}/voicemail/greetings/${kind}`;

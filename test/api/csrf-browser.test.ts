@@ -113,3 +113,89 @@ test('the same requests from the server\u2019s own origin pass (the check refuse
   expect(await page.evaluate(async () => (await fetch('/api/v1/auth/logout', { method: 'POST' })).status)).toBe(204);
   expect(await sessionStillValid()).toBe(401);
 });
+
+/** Every route of the app with a state-changing method, read from fastify's own route tree (printRoutes). */
+function stateChangingRoutes(): Array<{ method: string; path: string }> {
+  const out: Array<{ method: string; path: string }> = [];
+  const stack: string[] = [];
+  for (const line of h.app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]*)\))?/.exec(line);
+    if (!m) continue;
+    const depth = m[1]!.length / 4;
+    stack.length = depth;
+    stack.push(m[2]!);
+    for (const method of (m[3] ?? '').split(', ')) {
+      if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) out.push({ method, path: stack.join('') });
+    }
+  }
+  return out;
+}
+
+/** A value for each route parameter; a route with a parameter not listed here fails the test (add it). */
+function fillParams(path: string): string {
+  const values: Record<string, string> = {
+    line: enc(line), kind: 'unavail', id: '1', name: 'x', token: 'x', billingAccount: 'ba-1', serviceName: enc(line),
+  };
+  return path.replace(/:(\w+)/g, (_m, name: string) => {
+    if (!(name in values)) throw new Error(`route ${path}: no test value for :${name} — add one to fillParams()`);
+    return values[name]!;
+  });
+}
+
+test('every state-changing route refuses a cross-origin cookie request (each route enumerated from fastify)', async () => {
+  if ((await sessionStillValid()) !== 200) {
+    // An earlier test logged out from the own origin: log in again, as in beforeAll.
+    const status = await page.evaluate(
+      async ([l, pin]) => (await fetch('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ line: l, pin }) })).status,
+      [line, PIN],
+    );
+    expect(status).toBe(200);
+  }
+  const routes = stateChangingRoutes();
+  // The routes the issue names are among them, so the enumeration itself cannot silently come back empty.
+  expect(routes).toEqual(expect.arrayContaining([
+    { method: 'POST', path: '/api/v1/lines/:line/voicemail/greetings/:kind' },
+    { method: 'DELETE', path: '/api/v1/lines/:line' },
+    { method: 'POST', path: '/api/v1/auth/logout' },
+  ]));
+  const greetingBefore = await h.store.greetings.get(line, 'unavail');
+  const cookieJar = await context.cookies(h.base);
+  const cookie = cookieJar.map((c) => `${c.name}=${c.value}`).join('; ');
+  expect(cookie).not.toBe('');
+  const targets = routes.map((r) => ({ ...r, url: `${h.base}${fillParams(r.path)}` }));
+
+  // 1. From the attacker's page in Chromium. POST goes out as a "simple" no-cors request (what a form can do);
+  //    PUT/PATCH/DELETE need a CORS preflight, which the server never grants, so the browser must not send them.
+  const seen: Array<{ method: string; url: string; status: number }> = [];
+  const onResponse = (r: import('playwright-core').Response): void => {
+    seen.push({ method: r.request().method(), url: r.url(), status: r.status() });
+  };
+  page.on('response', onResponse);
+  attackPage = `<!doctype html><script>
+    const targets = ${JSON.stringify(targets.map(({ method, url }) => ({ method, url })))};
+    Promise.all(targets.map((t) => fetch(t.url, {
+      method: t.method, credentials: 'include', mode: t.method === 'POST' ? 'no-cors' : 'cors',
+      headers: { 'content-type': 'text/plain' }, body: 'x',
+    }).then(() => 'sent', () => 'blocked'))).then((r) => { window.done = r; });
+  </script>`;
+  await page.goto(`${attackerBase}/all-routes.html`);
+  await page.waitForFunction(() => (globalThis as unknown as { done?: string[] }).done !== undefined);
+  page.off('response', onResponse);
+  for (const t of targets) {
+    const answers = seen.filter((s) => s.url === t.url && s.method === t.method).map((s) => s.status);
+    if (t.method === 'POST') expect({ route: `${t.method} ${t.path}`, answers }).toEqual({ route: `${t.method} ${t.path}`, answers: [403] });
+    else expect({ route: `${t.method} ${t.path}`, answers: answers.filter((s) => s !== 403) }).toEqual({ route: `${t.method} ${t.path}`, answers: [] });
+  }
+
+  // 2. The server's own check for every route and method, whatever a browser would do: the session cookie and a
+  //    foreign Origin give 403 cross_origin before any handler runs.
+  for (const t of targets) {
+    const r = await fetch(t.url, { method: t.method, headers: { cookie, origin: attackerBase, 'content-type': 'text/plain' }, body: 'x' });
+    const body = (await r.json()) as { error?: string };
+    expect({ route: `${t.method} ${t.path}`, status: r.status, error: body.error }).toEqual({ route: `${t.method} ${t.path}`, status: 403, error: 'cross_origin' });
+  }
+
+  // Nothing changed: the greeting is the same and the session still works.
+  expect(Buffer.compare((await h.store.greetings.get(line, 'unavail'))!.wav, greetingBefore!.wav)).toBe(0);
+  expect(await sessionStillValid()).toBe(200);
+});

@@ -7,9 +7,9 @@ import { createApiServer } from '../../src/api/index.js';
 import { collectEngineMetrics } from '../../src/metrics.js';
 import { ConfigSchema, type Config } from '../../src/shared/config.js';
 import type { Store } from '../../src/store/index.js';
-import { TestDatabase as SharedTestDatabase, lineNumbers, toneWav, type Engine } from '../helpers/test-database.js';
+import { TestDatabase, lineNumbers, toneWav, type Engine } from '../helpers/test-database.js';
 
-export { ENGINES, PG_URL, toneWav, type Engine } from '../helpers/test-database.js';
+export { ENGINES, PG_URL, TestDatabase, toneWav, type Engine } from '../helpers/test-database.js';
 export const OPERATOR_TOKEN = 'operator-secret-token';
 
 /** The default configuration with an operator token and a fresh database URL. */
@@ -18,13 +18,6 @@ export function testConfig(databaseUrl: string, overrides: { operatorToken?: str
   raw.database.url = databaseUrl;
   raw.api.operatorToken = overrides.operatorToken ?? OPERATOR_TOKEN;
   return ConfigSchema.parse(raw);
-}
-
-/** A fresh store: a SQLite file in a temp dir, or a PostgreSQL schema `api_<random>` dropped by cleanup. */
-export class TestDatabase extends SharedTestDatabase {
-  constructor(engine: Engine) {
-    super(engine, { tempPrefix: 'repondeur-api-', schemaPrefix: 'api_' });
-  }
 }
 
 export interface Harness {

@@ -25,7 +25,7 @@ describe.each(ENGINES)('outbox and retention log API on %s', (engine) => {
     return (await h.store.outbox.listForMessage(message.id)).map((j) => j.id);
   }
 
-  test('failed jobs are listed with their error; retry one, then all; only failed jobs can be retried', async () => {
+  test('failed jobs are listed with their error; retry one (failed, then waiting; not while held by a sender), then all', async () => {
     const [a, b] = await depositWithJobs();
     await h.store.outbox.markFailed(a!, '550 5.1.1 mailbox unknown');
     await h.store.outbox.markFailed(b!, '554 rejected');
@@ -39,9 +39,19 @@ describe.each(ENGINES)('outbox and retention log API on %s', (engine) => {
     expect(one.json).toMatchObject({ id: a, status: 'pending', attempts: 0 });
     expect((await h.store.outbox.get(a!)).nextAttemptAt).toBeLessThanOrEqual(Date.now());
 
+    // A waiting job is made due too; one held by a sender (claimed, lease running) is not: it would go out twice.
+    await h.store.outbox.markRetry(a!, Date.now() + 3_600_000, 'connect ECONNREFUSED 127.0.0.1:25', 'relay');
+    const pendingView = await call(h.base, 'GET', `/api/v1/outbox?status=pending&line=${encodeURIComponent(line)}`, { token: OPERATOR_TOKEN });
+    expect(pendingView.json.find((j: { id: string }) => j.id === a)).toMatchObject({ deferredFor: 'relay', leasedUntilDatetime: null });
+    const waiting = await call(h.base, 'POST', `/api/v1/outbox/${a}/retry`, { token: OPERATOR_TOKEN });
+    expect(waiting.status).toBe(200);
+    expect((await h.store.outbox.get(a!)).nextAttemptAt).toBeLessThanOrEqual(Date.now());
+    const [held] = await h.store.outbox.claimDue(Date.now(), 1, 600_000);
+    expect(held!.id).toBe(a);
     const again = await call(h.base, 'POST', `/api/v1/outbox/${a}/retry`, { token: OPERATOR_TOKEN });
     expect(again.status).toBe(409);
-    expect(again.json.message).toMatch(/only failed jobs/);
+    expect(again.json.message).toMatch(/being sent right now/);
+    expect((await h.store.outbox.get(a!)).leasedUntil).toBe(held!.leasedUntil);
     const unknown = await call(h.base, 'POST', '/api/v1/outbox/no-such-job/retry', { token: OPERATOR_TOKEN });
     expect(unknown.status).toBe(404);
 

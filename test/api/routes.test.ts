@@ -245,6 +245,7 @@ describe.each(ENGINES)('management API on %s', (engine) => {
         'GET /api/v1/outbox', 'POST /api/v1/outbox/retry', 'POST /api/v1/outbox/{id}/retry', 'GET /api/v1/retention-log',
         'GET /api/v1/lines/{line}/voicemail/directories/{id}/notifications',
         'POST /api/v1/lines/{line}/voicemail/directories/{id}/heard',
+        'GET /api/v1/lines/{line}/mwi-contacts', 'POST /api/v1/lines/{line}/mwi-contacts', 'DELETE /api/v1/lines/{line}/mwi-contacts',
         // The OVH-compatible surface (src/api/routes/ovh).
         'DELETE /1.0/telephony/{billingAccount}/voicemail/{serviceName}/directories/{id}',
         'GET /1.0/auth/time',

@@ -95,7 +95,7 @@ describe('N nodes started at once on one empty SQLite file', () => {
 });
 
 describe('store start-up functions under concurrency (PostgreSQL, fresh schema)', () => {
-  const tdb = new TestDatabase('postgres', { tempPrefix: 'cluster-', schemaPrefix: 'cluster_' });
+  const tdb = new TestDatabase('postgres');
   const stores: Store[] = [];
   afterAll(async () => {
     for (const s of stores) await s.close();
@@ -123,7 +123,7 @@ describe('store start-up functions under concurrency (PostgreSQL, fresh schema)'
 });
 
 describe('store start-up functions under concurrency (SQLite)', () => {
-  const tdb = new TestDatabase('sqlite', { tempPrefix: 'cluster-sqlite-', schemaPrefix: 'unused_' });
+  const tdb = new TestDatabase('sqlite');
   afterAll(() => tdb.cleanup());
 
   test('50 concurrent lines.ensure of one number: exactly one creates it', async () => {

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { parseMessage, SipParseError, StreamFramer } from '../../src/sip/parser.js';
+import { sdpOf, SipBodyError } from '../../src/sip/body.js';
 import { serialize } from '../../src/sip/message.js';
 import { answerOffer, readAnswer, SdpNegotiationError } from '../../src/sip/sdp.js';
 import { parseRtp, RtpHeaderView, writeRtpHeader } from '../../src/media/rtp-packet.js';
@@ -149,6 +150,18 @@ export const TARGETS: Array<FuzzTarget<unknown>> = [
   }),
   target({ name: 'sip parseMessage: SIP-ish token soup', arbitrary: sipTokens, ours: isSipParseError, run: (buf) => void parseMessage(buf) }),
   target({ name: 'sip parseMessage: random bytes', arbitrary: bytes(1500), ours: isSipParseError, run: (buf) => void parseMessage(buf) }),
+  target({
+    // RFC 5621 bodies (SDP next to ISUP, as SIP-I trunks send): parse, then find the SDP part, as the UAS does.
+    name: 'sip multipart bodies: mutated INVITEs through sdpOf',
+    arbitrary: fc.tuple(fc.array(fc.constantFrom('--b\r\n', '--b--\r\n', 'Content-Type: application/sdp\r\n', 'Content-Type: application/isup\r\n', '\r\n', 'v=0\r\n', 'x', '\x00'), { maxLength: 40 }), fc.array(mutation, { maxLength: 4 }))
+      .map(([parts, m]) => {
+        const body = parts.join('');
+        const head = `INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Type: multipart/mixed;boundary=b\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n`;
+        return mutate(Buffer.from(head + body, 'latin1'), m);
+      }),
+    ours: (e) => e instanceof SipParseError || e instanceof SipBodyError,
+    run: (buf) => void sdpOf(parseMessage(buf)),
+  }),
   target({
     name: 'sip StreamFramer: valid messages cut anywhere come out whole',
     arbitrary: fc.tuple(fc.array(sipRequestFields.map(sipRequest), { minLength: 1, maxLength: 3 }), fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 20 })),

@@ -367,7 +367,7 @@ export class RtpPeer {
     const start = performance.now();
     for (const p of packets) {
       const wait = start + p.offsetMs - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait)); // real-time pacing: what a phone does
       if (this.#closed) return;
       this.send(p);
     }

@@ -261,7 +261,8 @@ export class TestCall {
     if (this.#ended) return;
     this.#ended = { by, bye };
     for (const w of this.#endWaiters) w();
-    // Packets already in flight when the call ends still count; then the port is released.
+    // Packets already in flight when the call ends still count; then the port is released. (A linger nobody
+    // awaits, not a wait: the tests that count packets wait for them by number.)
     setTimeout(() => this.rtp.close(), 100);
   }
 
@@ -360,7 +361,7 @@ export class TestCall {
     for (const d of digits) if (!DIGITS.includes(d.toUpperCase())) throw new RangeError(`not a DTMF digit: ${JSON.stringify(d)} in ${JSON.stringify(digits)}`);
     return this.#enqueue(async () => {
       for (let i = 0; i < digits.length; i++) {
-        if (i > 0) await new Promise((r) => setTimeout(r, o.gapMs ?? 100));
+        if (i > 0) await new Promise((r) => setTimeout(r, o.gapMs ?? 100)); // the pause between two key presses, on the wire
         const packets = this.#sender.dtmfPackets(digits[i]!, { pt, durationMs, intervalMs, volume: o.volume });
         this.sent.push(...packets);
         await this.rtp.sendPaced(packets);

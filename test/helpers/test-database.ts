@@ -12,35 +12,34 @@ export type Engine = (typeof ENGINES)[number];
 export const PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface TestDatabaseOptions {
-  /** Prefix of the temp directory (made for SQLite, and for PostgreSQL too when `tempDirAlways`). */
-  tempPrefix: string;
-  /** Prefix of the PostgreSQL schema name, followed by 12 random hex digits. */
-  schemaPrefix: string;
-  /** Make the temp directory for PostgreSQL as well (tests that keep other files next to the database). */
-  tempDirAlways?: boolean;
+  /** Prefix of the temp directory (default `repondeur-db-`). */
+  tempPrefix?: string;
+  /** Prefix of the PostgreSQL schema name, followed by 12 random hex digits (default `t_`). */
+  schemaPrefix?: string;
 }
 
 /**
- * One test database: a fresh SQLite file in a temp dir, or a fresh PostgreSQL schema `<schemaPrefix><random>`
- * (set as search_path on every pooled connection by the store). `cleanup` closes the stores opened through
- * {@link TestDatabase.open}, removes the temp dir and drops the schema.
+ * The one test database of the suite: a fresh SQLite file in a temp dir, or a fresh PostgreSQL schema
+ * `<schemaPrefix><random>` (set as search_path on every pooled connection by the store). Both engines get the
+ * temp dir `dir`, for whatever else a test keeps next to the database. `cleanup` closes the stores opened
+ * through {@link TestDatabase.open}, removes the temp dir and drops the schema.
  */
 export class TestDatabase {
   readonly url: string;
   readonly schema: string | undefined;
-  /** The temp directory, when one was made. */
-  readonly tempDir: string | undefined;
+  /** The temp directory (removed by `cleanup`): the SQLite file, and whatever else the test keeps there. */
+  readonly dir: string;
   readonly #stores: Store[] = [];
 
   constructor(
     readonly engine: Engine,
-    options: TestDatabaseOptions,
+    options: TestDatabaseOptions = {},
   ) {
-    if (engine === 'sqlite' || options.tempDirAlways === true) this.tempDir = mkdtempSync(join(tmpdir(), options.tempPrefix));
+    this.dir = mkdtempSync(join(tmpdir(), options.tempPrefix ?? 'repondeur-db-'));
     if (engine === 'sqlite') {
-      this.url = `sqlite:${join(this.tempDir!, 'store.db')}`;
+      this.url = `sqlite:${join(this.dir, 'store.db')}`;
     } else {
-      this.schema = `${options.schemaPrefix}${randomBytes(6).toString('hex')}`;
+      this.schema = `${options.schemaPrefix ?? 't_'}${randomBytes(6).toString('hex')}`;
       this.url = PG_URL;
     }
   }
@@ -53,7 +52,7 @@ export class TestDatabase {
 
   async cleanup(): Promise<void> {
     for (const store of this.#stores) await store.close();
-    if (this.tempDir !== undefined) rmSync(this.tempDir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
     if (this.schema !== undefined) {
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect();

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { AUDIO_FORMATS } from '../../src/store/index.js';
-import { ENGINES, ffmpegDurationSeconds, parseMail, eventually } from './harness.js';
+import { ENGINES, ffmpegDurationSeconds, parseMail } from './harness.js';
+import { until } from '../helpers/wait.js';
 import { NotifyFixture, T0 } from './fixture.js';
 
 const MIME: Record<string, string> = {
@@ -131,12 +132,14 @@ describe.each(ENGINES)('notification delivery on %s', (engine) => {
     const line = await f.line({ redirectionEmails: [{ email: 'now@example.org', type: 'simple' }] });
     const worker = f.worker({ pollIntervalMs: 3_600_000 });
     worker.start();
-    await eventually(async () => (await f.store.outbox.list({ status: 'pending' })).length === 0);
+    // The start-up run has ended once a run queued behind it has (runs are chained): the message deposited next
+    // can only be sent by notify(), the poll timer being on the fixture's manual clock, which does not move.
+    await worker.runOnce();
     const { message } = await f.deposit(line);
     worker.notify(message.id);
-    // The poll is an hour away: a job marked sent within the bound was sent because notify() woke the worker.
-    // (Waiting on the SMTP server alone would race with stop(), which interrupts a send not yet acknowledged.)
-    await eventually(async () => (await f.store.outbox.listForMessage(message.id))[0]?.status === 'sent', 30000);
+    // A job marked sent was sent because notify() woke the worker. (Waiting on the SMTP server alone would race
+    // with stop(), which interrupts a send whose 250 the worker has not read yet.)
+    await until('the outbox row sent', async () => (await f.store.outbox.listForMessage(message.id))[0]?.status === 'sent', 30000);
     await worker.stop();
     expect(f.smtp.received.some((m) => m.envelopeTo.includes('now@example.org'))).toBe(true);
   });

@@ -1,14 +1,24 @@
 import type { Language, Store, VoicemailSettings } from '../../src/store/index.js';
+import { ManualClock, type Clock } from '../../src/shared/clock.js';
 import { NotificationWorker, type NotificationWorkerOptions } from '../../src/notify/index.js';
 import { TestDatabase, TestSmtpServer, freePort, freshLine, toneWav, type Engine } from './harness.js';
 
 /** 2025-03-14 08:26:00 UTC = 09:26 in Paris (CET). */
 export const T0 = Date.UTC(2025, 2, 14, 8, 26, 0);
 
-/** One database, one SMTP server (port reserved, listening or not) and a controllable clock shared by both. */
+/**
+ * One database, one SMTP server (port reserved, listening or not) and a controllable clock shared by the store
+ * and the workers: `now` is its wall time (set freely, even backwards); the workers' poll timers fire only when a
+ * test advances `timers`.
+ */
 export class NotifyFixture {
   now = T0;
-  readonly clock = (): number => this.now;
+  readonly timers = new ManualClock();
+  readonly clock: Clock = {
+    now: () => this.timers.now(),
+    wallNow: () => this.now,
+    setTimer: (ms, fn) => this.timers.setTimer(ms, fn),
+  };
   readonly db: TestDatabase;
   readonly smtp: TestSmtpServer;
   store!: Store;
@@ -21,7 +31,7 @@ export class NotifyFixture {
 
   static async create(engine: Engine, options: { listen?: boolean } = {}): Promise<NotifyFixture> {
     const f = new NotifyFixture(engine, await freePort());
-    f.store = await f.db.open({ clock: f.clock });
+    f.store = await f.db.open({ clock: () => f.now });
     if (options.listen !== false) await f.smtp.listen();
     return f;
   }

@@ -4,21 +4,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
-import { TestDatabase as SharedTestDatabase, lineNumbers, type Engine } from '../helpers/test-database.js';
+import { lineNumbers } from '../helpers/test-database.js';
 
-export { ENGINES, PG_URL, toneWav, type Engine } from '../helpers/test-database.js';
-
-/** A fresh SQLite file, or a fresh PostgreSQL schema dropped by `cleanup`; `dir` is a temp dir for both engines. */
-export class TestDatabase extends SharedTestDatabase {
-  constructor(engine: Engine) {
-    super(engine, { tempPrefix: 'repondeur-notify-', schemaPrefix: 't_', tempDirAlways: true });
-  }
-
-  /** The temp directory (removed by `cleanup`): the SQLite file, and whatever else the test keeps there. */
-  get dir(): string {
-    return this.tempDir!;
-  }
-}
+export { ENGINES, PG_URL, TestDatabase, toneWav, type Engine } from '../helpers/test-database.js';
 
 /** A fresh E.164 line number per call. */
 export const freshLine = lineNumbers('+3397');
@@ -211,11 +199,3 @@ export function parseMail(rawBytes: Buffer): ParsedMail {
   return mail;
 }
 
-/** Polls `check` until it is true or `timeoutMs` passes. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -14,7 +14,7 @@ import { decodeWav } from '../../src/shared/audio/wav.js';
 import { openStore } from '../../src/store/index.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { describeSipp, runSipp, scenarioPath } from '../helpers/sipp.js';
-import { findExactly, pcapAudio, readPcap } from '../deposit/audio.js';
+import { findExactly, pcapAudio, readPcap } from '../ivr/deposit/audio.js';
 
 const DEMO = '+33912345678';
 const PCAP = '/usr/share/sip-tester/g711a.pcap';

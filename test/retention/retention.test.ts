@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { RetentionConfigError, RetentionSweeper } from '../../src/retention/index.js';
 import type { Store } from '../../src/store/index.js';
-import { ENGINES, TestDatabase, eventually, freshLine, toneWav } from '../notify/harness.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { ENGINES, TestDatabase, freshLine, toneWav } from '../notify/harness.js';
+import { until } from '../helpers/wait.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 10, 12, 0, 0);
@@ -9,8 +11,10 @@ const T0 = Date.UTC(2025, 0, 10, 12, 0, 0);
 describe.each(ENGINES)('retention on %s', (engine) => {
   let db: TestDatabase;
   let store: Store;
+  let clock: ManualClock;
   let now: number;
   beforeEach(async () => {
+    clock = new ManualClock(T0);
     now = T0;
     db = new TestDatabase(engine);
     store = await db.open({ clock: () => now });
@@ -45,12 +49,14 @@ describe.each(ENGINES)('retention on %s', (engine) => {
     const line = freshLine();
     await store.lines.create({ number: line });
     const old = [(await deposit(line)).message.id, (await deposit(line)).message.id];
-    now = T0 + 100 * DAY;
+    clock.advance(100 * DAY);
+    now = clock.wallNow();
     const recent = (await deposit(line)).message.id;
-    const sweeper = new RetentionSweeper({ store, maxAgeDays: 183, sweepIntervalSeconds: 3600, clock: () => now });
+    const sweeper = new RetentionSweeper({ store, maxAgeDays: 183, sweepIntervalSeconds: 3600, clock });
     expect(await sweeper.sweep()).toEqual({ deleted: [] });
 
-    now = T0 + 184 * DAY;
+    clock.advance(84 * DAY);
+    now = clock.wallNow();
     const { deleted } = await sweeper.sweep();
     expect(deleted.sort()).toEqual([...old].sort());
     expect((await store.messages.list({ line })).map((m) => m.id)).toEqual([recent]);
@@ -60,20 +66,32 @@ describe.each(ENGINES)('retention on %s', (engine) => {
     expect(log[0]!.details).toMatchObject({ cutoff: now - 183 * DAY, creationDatetime: T0 });
   });
 
-  test('start() sweeps at once and stop() ends the periodic sweep', async () => {
+  test('start() sweeps at once, then at each interval, and stop() ends the periodic sweep', async () => {
     const line = freshLine();
     await store.lines.create({ number: line });
     await deposit(line);
-    now = T0 + 365 * DAY;
+    clock.advance(365 * DAY);
+    now = clock.wallNow();
     const sweeper = RetentionSweeper.fromConfig(
-      { retention: { maxMessages: 100, maxAgeDays: 183, sweepIntervalSeconds: 1 } },
+      { retention: { maxMessages: 100, maxAgeDays: 183, sweepIntervalSeconds: 86_400 } },
       store,
-      { clock: () => now },
+      { clock },
     );
     sweeper.start();
-    await eventually(async () => (await store.messages.list({ line })).length === 0);
-    await sweeper.stop();
+    await until('the start-up sweep', async () => (await store.messages.list({ line })).length === 0);
     expect((await store.retentionLog.list({ line }))[0]!.reason).toBe('age');
+
+    // A message that becomes too old between two daily sweeps goes at the next one.
+    clock.advance(1000);
+    now = clock.wallNow();
+    await deposit(line);
+    clock.advance(183 * DAY);
+    expect(await sweeper.sweep()).toEqual({ deleted: [] });
+    expect(await store.messages.list({ line })).toHaveLength(1);
+    clock.advance(DAY);
+    await until('the periodic sweep', async () => (await store.messages.list({ line })).length === 0);
+    await sweeper.stop();
+    expect(clock.pending).toBe(0);
   });
 });
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createSocket, type Socket } from 'node:dgram';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { until } from '../helpers/wait.js';
 
 let server: ServerProcess;
 let sock: Socket;
@@ -27,13 +28,10 @@ function send(text: string): void {
 }
 
 async function waitFor(pred: (m: string) => boolean, count = 1, ms = 5000): Promise<string[]> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const hits = inbox.filter(pred);
-    if (hits.length >= count) return hits;
-    if (Date.now() > end) throw new Error(`expected ${count} matching message(s); got:\n${inbox.join('\n----\n')}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(`${count} matching message(s)`, () => inbox.filter(pred).length >= count, ms).catch((err: Error) => {
+    throw new Error(`${err.message}\ngot:\n${inbox.join('\n----\n')}`);
+  });
+  return inbox.filter(pred);
 }
 
 const port = (): number => sock.address().port;

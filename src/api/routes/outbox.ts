@@ -16,7 +16,16 @@ const RetentionQuery = z.strictObject({
 });
 
 export function jobView(j: OutboxJob) {
-  return { id: j.id, messageId: j.messageId, line: j.line, ...notificationView(j) };
+  return {
+    id: j.id,
+    messageId: j.messageId,
+    line: j.line,
+    ...notificationView(j),
+    /** Why a pending job waits: `relay` (unreachable: sent as soon as it answers again) or `reply` (a 4yz to it). */
+    deferredFor: j.status === 'pending' ? j.deferredFor : null,
+    /** Set while a sender holds the job (it is being sent): "retry now" leaves it alone until then. */
+    leasedUntilDatetime: j.leasedUntil === null ? null : iso(j.leasedUntil),
+  };
 }
 
 /** One notification of a message as the API shows it: recipient, status, attempts, last error. */
@@ -40,7 +49,7 @@ const doc = (summary: string, description: string, status = 200) => ({
 
 /**
  * Operator views of the background work: every notification job of the outbox (pending and failed ones with
- * their last error), "retry now" for failed jobs (one or all), and the retention log (automatic deletions).
+ * their last error), "retry now" for failed and waiting jobs (one or all), and the retention log (automatic deletions).
  */
 export function registerOutboxRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { store } = ctx;
@@ -54,19 +63,25 @@ export function registerOutboxRoutes(app: FastifyInstance, ctx: ApiContext): voi
   );
   app.post(
     '/outbox/retry',
-    { config: doc('Retry every failed notification now', 'The jobs put back in the queue') },
-    async () => ({ retried: (await store.outbox.retryFailed(ctx.clock())).map(jobView) }),
+    {
+      config: doc(
+        'Retry every failed or waiting notification now',
+        'The jobs made due now (jobs being sent at this moment are left to their sender)',
+      ),
+    },
+    async () => ({ retried: (await store.outbox.retryNow(ctx.clock())).map(jobView) }),
   );
   app.post(
     '/outbox/:id/retry',
-    { schema: { params: JobParams }, config: doc('Retry one failed notification now', 'The job put back in the queue') },
+    { schema: { params: JobParams }, config: doc('Retry one failed or waiting notification now', 'The job, due now') },
     async (request) => {
       const { id } = parsed(JobParams, request.params);
-      const [job] = await store.outbox.retryFailed(ctx.clock(), id);
+      const [job] = await store.outbox.retryNow(ctx.clock(), id);
       if (job) return jobView(job);
       const existing = await store.outbox.get(id).catch(() => undefined);
       if (!existing) throw new ApiError(404, `no notification job ${id}`);
-      throw new ApiError(409, `notification job ${id} is ${existing.status}: only failed jobs can be retried (pending ones go out on their own)`);
+      if (existing.status === 'sent') throw new ApiError(409, `notification job ${id} is already sent`);
+      throw new ApiError(409, `notification job ${id} is being sent right now (leased until ${existing.leasedUntil === null ? "its sender finishes" : iso(existing.leasedUntil)})`);
     },
   );
   app.get(

@@ -113,7 +113,7 @@ export class DepositFlow {
   async #announceOnly(): Promise<DepositResult> {
     const greeting = await this.#greeting().compose(true);
     this.#log.info({ plan: greeting.plan, prompts: greeting.promptIds.length }, 'deposit: mailbox takes no messages');
-    if (!this.#ctx.call.ended) await this.#ctx.call.play(greeting.samples);
+    if (!this.#ctx.call.ended) await this.#ctx.call.play(greeting.segments);
     return { outcome: 'not-recorded' };
   }
 
@@ -137,7 +137,7 @@ export class DepositFlow {
 
     const greeting = await this.#greeting().compose(false);
     this.#log.info({ plan: greeting.plan, busy: this.#ctx.busy, caller: sidecar.caller ?? 'anonymous' }, 'deposit: greeting');
-    const heard = call.ended ? 'hangup' : await call.play(greeting.samples, { bargeIn: true });
+    const heard = call.ended ? 'hangup' : await call.play(greeting.segments, { bargeIn: true });
     if (heard === 'interrupted') this.#log.debug('deposit: greeting skipped by a key');
     const beeped: PlayOutcome = heard === 'hangup' || call.ended ? 'hangup' : await call.play(BEEP);
     const writeError = await sidecarWritten;
@@ -202,7 +202,7 @@ export class DepositFlow {
   async #sayAndLeave(promptIds: string[]): Promise<void> {
     const { call, prompts } = this.#ctx;
     if (call.ended) return;
-    await call.play(prompts.concat(this.#language, promptIds, GREETING_GAP_MS));
+    await call.play(prompts.segments(this.#language, promptIds, GREETING_GAP_MS));
   }
 
   #greeting(): DepositGreeting {

@@ -85,7 +85,10 @@ export function systemPromptIds(plan: GreetingPlan, o: SystemPromptOptions): str
 export interface ComposedGreeting {
   plan: GreetingPlan;
   promptIds: string[];
-  samples: Int16Array;
+  /** The audio as shared arrays played back to back (no per-call copy: give this to `Call.play`). */
+  segments: Int16Array[];
+  /** The same audio in one new array (made when read: for tests and diagnostics). */
+  readonly samples: Int16Array;
 }
 
 export interface DepositGreetingOptions {
@@ -129,9 +132,16 @@ export class DepositGreeting {
     if (own !== undefined) parts.push(own);
     if (promptIds.length > 0) {
       if (own !== undefined) parts.push(silence(GREETING_GAP_MS));
-      parts.push(prompts.concat(language, promptIds, GREETING_GAP_MS));
+      parts.push(...prompts.segments(language, promptIds, GREETING_GAP_MS));
     }
-    return { plan, promptIds, samples: concatPcm(parts) };
+    return {
+      plan,
+      promptIds,
+      segments: parts,
+      get samples() {
+        return concatPcm(parts);
+      },
+    };
   }
 
   async #recording(kind: GreetingKind): Promise<Int16Array | undefined> {

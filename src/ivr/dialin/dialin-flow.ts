@@ -1,6 +1,7 @@
 /**
  * The dial-in service (issue 4): a subscriber calls the dial-in number, is recognised by caller ID or by line
- * number and PIN, and manages the mailbox from the keypad. The menu tree is documented in docs/dialin-menu.md.
+ * number and PIN, and manages the mailbox from the keypad. The menus are declared in menus.ts (keys configurable
+ * under `dialin.keys`) and documented in docs/dialin-menu.md.
  */
 import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/log.js';
@@ -11,6 +12,7 @@ import { DialInAuthenticator } from './authenticator.js';
 import { CallEndedError, DialInVoice, SilentCallerError } from './dialin-voice.js';
 import { lockoutPolicy } from '../../shared/config.js';
 import { MailboxMainMenu } from './main-menu.js';
+import { dialInMenus } from './menus.js';
 
 export interface DialInContext {
   call: Call;
@@ -53,7 +55,7 @@ export async function runDialInFlow(ctx: DialInContext): Promise<void> {
     if (auth.kind === 'authenticated') {
       // The mailbox's own language from here on; config.prompts.defaultLanguage until it is known.
       voice.language = auth.line.language;
-      await new MailboxMainMenu({ voice, store, config, logger, line: auth.line, now }).run();
+      await new MailboxMainMenu({ voice, store, config, logger, line: auth.line, now, menus: dialInMenus(config.dialin.keys) }).run();
     }
     await sayGoodbye(voice);
   } catch (err) {

@@ -4,10 +4,9 @@
 import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/log.js';
 import type { Line, Store } from '../../store/index.js';
-import { MAILBOX_FOLDERS, type MailboxFolder } from '../prompts/speech.js';
+import type { MailboxFolder } from '../prompts/speech.js';
 import type { DialInVoice } from './dialin-voice.js';
-
-/** Wall-clock zone in which the envelope says when a message was received. */
+import type { DialInMenus } from './menus.js';
 
 export interface MailboxSession {
   readonly voice: DialInVoice;
@@ -17,19 +16,20 @@ export interface MailboxSession {
   /** The authenticated mailbox. */
   readonly line: Line;
   readonly now: () => number;
+  /** The menus with the operator's keys (`dialin.keys`). */
+  readonly menus: DialInMenus;
 }
 
 /**
- * The folder menu (Asterisk's digits: 0 new, 1 old, 2 work, 3 family, 4 friends, 5 urgent): the folder chosen, or
- * undefined when the caller cancels with '#'. Another key says "choix invalide" and asks again.
+ * The folder menu (Asterisk's keys by default: 0 new, 1 old, 2 work, 3 family, 4 friends, 5 urgent, # cancel): the
+ * folder chosen, or undefined when the caller cancels. Another key says "choix invalide" and asks again.
  */
-export async function chooseFolder(voice: DialInVoice): Promise<MailboxFolder | undefined> {
+export async function chooseFolder(voice: DialInVoice, menus: DialInMenus): Promise<MailboxFolder | undefined> {
   let lead: string[][] = [['choose_folder']];
   for (;;) {
-    const key = await voice.choose(['folder_menu'], lead);
-    if (key === '#') return undefined;
-    const folder = /^\d$/.test(key) ? MAILBOX_FOLDERS[Number(key)] : undefined;
-    if (folder !== undefined) return folder;
+    const action = await menus.folder.choose(voice, lead);
+    if (action === 'cancel') return undefined;
+    if (action !== undefined) return action;
     lead = [['invalid_choice']];
   }
 }

@@ -1,14 +1,15 @@
 /**
- * The main menu of the mailbox, with Asterisk's keys: 1 listen, 2 change folder, 0 mailbox options, * help,
- * # goodbye. It opens with the count announcement "Vous avez N nouveaux messages et M anciens messages".
+ * The main menu of the mailbox (menus.ts; Asterisk's keys by default: 1 listen, 2 change folder, 0 mailbox options,
+ * * help, # goodbye). It opens with the count announcement "Vous avez N nouveaux messages et M anciens messages".
  */
+import type { MenuAction } from '../../shared/dialin-keys.js';
 import type { Message } from '../../store/index.js';
 import { sayFolderCount, sayFolderName, sayMessageCount, type MailboxFolder } from '../prompts/speech.js';
 import { chooseFolder, type MailboxSession } from './mailbox-session.js';
 import { MessageBrowser } from './message-browser.js';
 import { MailboxOptionsMenu } from './options-menu.js';
 
-/** What "1" plays: the new messages then the old ones (the default), or one folder chosen with "2". */
+/** What "listen" plays: the new messages then the old ones (the default), or one folder chosen with "change folder". */
 type View = { kind: 'new-then-old' } | { kind: 'folder'; folder: MailboxFolder };
 
 export class MailboxMainMenu {
@@ -19,31 +20,33 @@ export class MailboxMainMenu {
     this.#s = session;
   }
 
-  /** Announces the counts and runs the menu until the caller presses '#'. */
+  /** Announces the counts and runs the menu until the caller chooses "goodbye". */
   async run(): Promise<void> {
-    const { voice } = this.#s;
+    const { voice, menus } = this.#s;
+    // What each action does; 'leave' ends the menu (the flow says goodbye).
+    const actions: Record<MenuAction<'main'>, () => Promise<'stay' | 'leave'>> = {
+      listen: async () => {
+        await new MessageBrowser(this.#s, await this.#playlist()).browse();
+        return 'stay';
+      },
+      changeFolder: async () => {
+        await this.#changeFolder();
+        return 'stay';
+      },
+      options: async () => {
+        await new MailboxOptionsMenu(this.#s).run();
+        return 'stay';
+      },
+      // Help: the main menu is said again.
+      help: async () => 'stay',
+      goodbye: async () => 'leave',
+    };
     let lead: string[][] = [await this.#countAnnouncement()];
     for (;;) {
-      const key = await voice.choose(['main_menu'], lead);
+      const action = await menus.main.choose(voice, lead);
       lead = [];
-      switch (key) {
-        case '1':
-          await new MessageBrowser(this.#s, await this.#playlist()).browse();
-          break;
-        case '2':
-          await this.#changeFolder();
-          break;
-        case '0':
-          await new MailboxOptionsMenu(this.#s).run();
-          break;
-        case '*':
-          // Help: the main menu is said again.
-          break;
-        case '#':
-          return;
-        default:
-          lead = [['invalid_choice']];
-      }
+      if (action === undefined) lead = [['invalid_choice']];
+      else if ((await actions[action]()) === 'leave') return;
     }
   }
 
@@ -54,7 +57,7 @@ export class MailboxMainMenu {
     return sayMessageCount(counts.inbox + counts.urgent, counts.old, voice.language);
   }
 
-  /** The messages "1" plays, oldest first: urgent, then new, then old — or the chosen folder's. */
+  /** The messages "listen" plays, oldest first: urgent, then new, then old — or the chosen folder's. */
   async #playlist(): Promise<Message[]> {
     const { store, line } = this.#s;
     if (this.#view.kind === 'folder') return store.messages.list({ line: line.number, dir: this.#view.folder });
@@ -64,10 +67,10 @@ export class MailboxMainMenu {
     return [...urgent!, ...inbox!, ...old!];
   }
 
-  /** "2": the folder menu, then "Vous êtes dans le dossier travail. Vous avez trois messages dans le dossier travail". */
+  /** "Change folder": the folder menu, then "Vous êtes dans le dossier travail. Vous avez trois messages dans le dossier travail". */
   async #changeFolder(): Promise<void> {
     const { voice, store, line } = this.#s;
-    const folder = await chooseFolder(voice);
+    const folder = await chooseFolder(voice, this.#s.menus);
     if (folder === undefined) return;
     this.#view = { kind: 'folder', folder };
     const counts = await store.messages.countByDir(line.number);

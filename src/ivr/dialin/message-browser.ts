@@ -1,7 +1,9 @@
 /**
- * Listening to the messages of a folder, one after another, with Asterisk's message menu: 5 repeat, 4 previous,
- * 6 next, 7 delete, 9 save to a folder, 3 envelope, # back to the main menu, * help.
+ * Listening to the messages of a folder, one after another, with the message menu (menus.ts; Asterisk's keys by
+ * default: 5 repeat, 4 previous, 6 next, 7 delete, 9 save to a folder, 3 envelope, # back to the main menu, * help).
+ * A key typed while a message plays stops it and is the menu's answer.
  */
+import type { MenuAction } from '../../shared/dialin-keys.js';
 import { decodeWav } from '../../shared/audio/wav.js';
 import { NotFoundError, type Message } from '../../store/index.js';
 import { toNational } from '../../shared/e164.js';
@@ -22,7 +24,42 @@ export class MessageBrowser {
 
   /** Plays the messages and runs the message menu until the caller goes back to the main menu. */
   async browse(): Promise<void> {
-    const { voice } = this.#s;
+    const { voice, menus } = this.#s;
+    // What each action does, then: play the (new) current message, stay in the menu, or leave to the main menu.
+    const actions: Record<MenuAction<'message'>, () => Promise<'play' | 'stay' | 'leave'>> = {
+      repeat: async () => 'play',
+      previous: async () => {
+        if (this.#index === 0) {
+          await voice.say(['no_previous_message']);
+          return 'stay';
+        }
+        this.#index--;
+        return 'play';
+      },
+      next: async () => {
+        if (this.#index === this.#messages.length - 1) {
+          await voice.say(['no_more_messages']);
+          return 'stay';
+        }
+        this.#index++;
+        return 'play';
+      },
+      delete: async () => {
+        await this.#deleteCurrent();
+        return (await this.#afterRemoval()) ? 'play' : 'leave';
+      },
+      save: async () => {
+        if (!(await this.#saveCurrent())) return 'stay';
+        return (await this.#advance()) ? 'play' : 'leave';
+      },
+      envelope: async () => {
+        await this.#sayEnvelope();
+        return 'stay';
+      },
+      back: async () => 'leave',
+      // Help: the message menu is said again.
+      help: async () => 'stay',
+    };
     if (this.#messages.length === 0) {
       await voice.say(['folder_empty']);
       return;
@@ -35,47 +72,14 @@ export class MessageBrowser {
         continue;
       }
       play = false;
-      const key = await voice.choose(['message_menu']);
-      switch (key) {
-        case '5':
-          play = true;
-          break;
-        case '4':
-          if (this.#index === 0) await voice.say(['no_previous_message']);
-          else {
-            this.#index--;
-            play = true;
-          }
-          break;
-        case '6':
-          if (this.#index === this.#messages.length - 1) await voice.say(['no_more_messages']);
-          else {
-            this.#index++;
-            play = true;
-          }
-          break;
-        case '7':
-          await this.#deleteCurrent();
-          if (!(await this.#afterRemoval())) return;
-          play = true;
-          break;
-        case '9':
-          if (await this.#saveCurrent()) {
-            if (!(await this.#advance())) return;
-            play = true;
-          }
-          break;
-        case '3':
-          await this.#sayEnvelope();
-          break;
-        case '#':
-          return;
-        case '*':
-          // Help: the message menu is said again.
-          break;
-        default:
-          await voice.say(['invalid_choice']);
+      const action = await menus.message.choose(voice);
+      if (action === undefined) {
+        await voice.say(['invalid_choice']);
+        continue;
       }
+      const next = await actions[action]();
+      if (next === 'leave') return;
+      play = next === 'play';
     }
   }
 
@@ -149,7 +153,7 @@ export class MessageBrowser {
   /** Asks for a folder and moves the message there; false when the caller cancelled. */
   async #saveCurrent(): Promise<boolean> {
     const { store, voice, logger, line } = this.#s;
-    const folder = await chooseFolder(voice);
+    const folder = await chooseFolder(voice, this.#s.menus);
     if (folder === undefined) return false;
     const message = this.#current;
     try {

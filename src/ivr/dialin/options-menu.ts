@@ -1,10 +1,11 @@
 /**
- * Mailbox options (Asterisk's "0" menu): 1 unavailable greeting, 2 busy greeting, 3 name, 4 temporary greeting
- * (1 record, 2 delete), 5 change the PIN, * back to the main menu.
+ * Mailbox options (menus.ts; Asterisk's "0" menu and keys by default): 1 unavailable greeting, 2 busy greeting,
+ * 3 name, 4 temporary greeting (1 record, 2 delete), 5 change the PIN, * or # back to the main menu.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { MenuAction } from '../../shared/dialin-keys.js';
 import { beep } from '../../media/tones.js';
 import type { GreetingKind } from '../../store/index.js';
 import type { MailboxSession } from './mailbox-session.js';
@@ -27,56 +28,46 @@ export class MailboxOptionsMenu {
     this.#s = session;
   }
 
-  /** Runs the options menu until the caller presses * (or #) to go back. */
+  /** Runs the options menu until the caller chooses "back". */
   async run(): Promise<void> {
-    const { voice } = this.#s;
+    const { voice, menus } = this.#s;
+    const actions: Record<MenuAction<'options'>, () => Promise<unknown>> = {
+      recordUnavailable: () => this.#recordGreeting('unavail'),
+      recordBusy: () => this.#recordGreeting('busy'),
+      recordName: () => this.#recordGreeting('name'),
+      temporaryGreeting: () => this.#temporaryGreeting(),
+      changePin: () => this.#changePin(),
+      back: async () => undefined,
+    };
     let lead: string[][] = [];
     for (;;) {
-      const key = await voice.choose(['options_menu'], lead);
+      const action = await menus.options.choose(voice, lead);
       lead = [];
-      switch (key) {
-        case '1':
-          await this.#recordGreeting('unavail');
-          break;
-        case '2':
-          await this.#recordGreeting('busy');
-          break;
-        case '3':
-          await this.#recordGreeting('name');
-          break;
-        case '4':
-          await this.#temporaryGreeting();
-          break;
-        case '5':
-          await this.#changePin();
-          break;
-        case '*':
-        case '#':
-          return;
-        default:
-          lead = [['invalid_choice']];
-      }
+      if (action === 'back') return;
+      if (action === undefined) lead = [['invalid_choice']];
+      else await actions[action]();
     }
   }
 
-  /** 1 records the temporary greeting (and turns it on), 2 deletes it (and turns it off), * goes back. */
+  /** "Record" records the temporary greeting (and turns it on), "delete" deletes it (and turns it off). */
   async #temporaryGreeting(): Promise<void> {
-    const { voice, store, line, logger } = this.#s;
-    let lead: string[][] = [];
-    for (;;) {
-      const key = await voice.choose(['temporary_greeting_menu'], lead);
-      if (key === '1') {
+    const { voice, store, line, logger, menus } = this.#s;
+    const actions: Record<MenuAction<'temporaryGreeting'>, () => Promise<void>> = {
+      record: async () => {
         if (await this.#recordGreeting('temp')) await store.lines.updateSettings(line.number, { temporaryGreetingActivated: true });
-        return;
-      }
-      if (key === '2') {
+      },
+      delete: async () => {
         const deleted = await store.greetings.delete(line.number, 'temp');
         await store.lines.updateSettings(line.number, { temporaryGreetingActivated: false });
         logger.info({ line: line.number, deleted }, 'dial-in: temporary greeting deleted');
         await voice.say([deleted ? 'greeting_deleted' : 'no_temporary_greeting']);
-        return;
-      }
-      if (key === '*' || key === '#') return;
+      },
+      back: async () => undefined,
+    };
+    let lead: string[][] = [];
+    for (;;) {
+      const action = await menus.temporaryGreeting.choose(voice, lead);
+      if (action !== undefined) return actions[action]();
       lead = [['invalid_choice']];
     }
   }

@@ -5,7 +5,8 @@
  *
  * Only word-for-word equivalents are listed: the same words, or words pronounced the same
  * ("quatre-vingt"/"quatre-vingts", "cent"/"cents"). Asterisk's sentences that differ from ours
- * (e.g. `vm-INBOX` is the adjective "nouveau" alone) are left out, so those prompts keep our voice.
+ * (e.g. `vm-INBOX` is the adjective "nouveau" alone, `vm-message` lacks the "un" our `message_word` says)
+ * are left out, so those prompts keep our voice.
  * The meanings hold for Asterisk's fr and en sets alike.
  */
 export const ASTERISK_FILES: Readonly<Record<string, string>> = Object.freeze({
@@ -33,7 +34,6 @@ export const ASTERISK_FILES: Readonly<Record<string, string>> = Object.freeze({
   ),
   and: 'vm-and',
   you_have: 'vm-youhave',
-  message_word: 'vm-message',
   messages_word: 'vm-messages',
   none: 'vm-no',
   minutes: 'vm-minutes',

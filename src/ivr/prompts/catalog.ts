@@ -167,6 +167,21 @@ export class PromptCatalog {
     return out;
   }
 
+  /**
+   * The prompts `ids` with `gapMs` of silence between consecutive ones, as the list of shared arrays to play back to
+   * back (`Call.play` takes it): the same audio as {@link concat} without a per-call copy. Read them, never write.
+   */
+  segments(language: string, ids: readonly string[], gapMs = 0): Int16Array[] {
+    const gap = gapSamples(gapMs);
+    const pause = gap > 0 ? sharedSilence(gap) : null;
+    const out: Int16Array[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      if (i > 0 && pause) out.push(pause);
+      out.push(this.get(language, ids[i]!));
+    }
+    return out;
+  }
+
   #concatLength(language: string, ids: readonly string[], gap: number): number {
     let total = ids.length > 1 ? gap * (ids.length - 1) : 0;
     for (const id of ids) total += this.get(language, id).length;
@@ -185,6 +200,17 @@ export class PromptCatalog {
     if (!prompt) throw new PromptNotFoundError(language, id, path.join(this.#options.dir, language, `${id}.wav`));
     return prompt;
   }
+}
+
+/** Zeroed arrays of the gap lengths asked so far (a handful of lengths), shared by every caller: never written. */
+const silences = new Map<number, Int16Array>();
+function sharedSilence(samples: number): Int16Array {
+  let s = silences.get(samples);
+  if (!s) {
+    s = new Int16Array(samples);
+    if (silences.size < 16) silences.set(samples, s);
+  }
+  return s;
 }
 
 function gapSamples(gapMs: number): number {

@@ -33,6 +33,20 @@ export function sayNumber(n: number, language: SpeechLanguage, options: SayNumbe
   return language === 'fr' ? frenchNumber(n, options.feminine === true) : englishNumber(n);
 }
 
+/** Whether a count takes the singular or the plural noun. */
+export type GrammaticalNumber = 'singular' | 'plural';
+
+/**
+ * The agreement of a noun counted by `n`: in French 0 and 1 take the singular ("zéro seconde", "un message") and
+ * 2 and more the plural; in English only 1 takes the singular ("zero seconds").
+ */
+export function grammaticalNumber(n: number, language: SpeechLanguage): GrammaticalNumber {
+  assertLanguage(language);
+  if (!Number.isFinite(n) || n < 0) throw new RangeError(`a count must be a finite number ≥ 0, got ${n}`);
+  if (language === 'fr') return n < 2 ? 'singular' : 'plural';
+  return n === 1 ? 'singular' : 'plural';
+}
+
 const DIGIT_IDS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(Array.from({ length: 10 }, (_, d) => [String(d), `number_${d}`])),
   '*': 'star',

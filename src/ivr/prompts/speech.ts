@@ -2,10 +2,10 @@
  * Spoken phrases assembled from recorded words: every function returns the prompt ids to play, in
  * order (see prompts/catalogue.json), for {@link PromptCatalog.concat}. Pure: no audio, no I/O.
  */
-import { assertLanguage, isSayableDigitString, MAX_SPOKEN_NUMBER, sayDigits, sayNumber, type SpeechLanguage } from './numbers.js';
+import { assertLanguage, grammaticalNumber, isSayableDigitString, MAX_SPOKEN_NUMBER, sayDigits, sayNumber, type SpeechLanguage } from './numbers.js';
 
-export { isSayableDigitString, MAX_SPOKEN_NUMBER, sayDigits, sayNumber, SPEECH_LANGUAGES } from './numbers.js';
-export type { SayNumberOptions, SpeechLanguage } from './numbers.js';
+export { grammaticalNumber, isSayableDigitString, MAX_SPOKEN_NUMBER, sayDigits, sayNumber, SPEECH_LANGUAGES } from './numbers.js';
+export type { GrammaticalNumber, SayNumberOptions, SpeechLanguage } from './numbers.js';
 
 /** Mailbox folders in Asterisk's order: the digit chosen in the folder menu is the index. */
 export const MAILBOX_FOLDERS = ['inbox', 'old', 'work', 'family', 'friends', 'urgent'] as const;
@@ -36,6 +36,37 @@ const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 
 
 const DAY_MS = 86_400_000;
 
+/**
+ * A noun said after a count. French singular and plural nouns sound the same ("message"/"messages",
+ * "minute"/"minutes"), so the singular prompt says the count too: `one` is "un message", "une minute" — a wrong
+ * agreement is then heard ("deux un message"), and each plural prompt differs from its singular.
+ */
+export interface CountedNoun {
+  /** "un nouveau message", "une heure": the count 1 with its singular noun, in one prompt. */
+  readonly one: string;
+  /** "nouveaux messages", "heures": the plural noun, said after the number. */
+  readonly many: string;
+  /** The count 0 with its noun where the language takes the singular there (French "zéro seconde"). */
+  readonly zero?: string;
+  /** French: the noun is feminine ("vingt et une heures"). */
+  readonly feminine?: boolean;
+}
+
+export const NEW_MESSAGE: CountedNoun = { one: 'new_message', many: 'new_messages' };
+export const OLD_MESSAGE: CountedNoun = { one: 'old_message', many: 'old_messages' };
+export const MESSAGE: CountedNoun = { one: 'message_word', many: 'messages_word' };
+export const HOUR: CountedNoun = { one: 'hour', many: 'hours', feminine: true };
+export const MINUTE: CountedNoun = { one: 'minute', many: 'minutes', feminine: true };
+export const SECOND: CountedNoun = { one: 'second', many: 'seconds', zero: 'zero_seconds', feminine: true };
+
+/** `n` and its noun agreeing with it: "deux nouveaux messages", "un nouveau message", "zéro seconde". */
+export function sayCount(n: number, noun: CountedNoun, language: SpeechLanguage): string[] {
+  if (grammaticalNumber(n, language) === 'plural') return [...sayNumber(n, language, { feminine: noun.feminine === true }), noun.many];
+  if (n === 1) return [noun.one];
+  if (n === 0 && noun.zero !== undefined) return [noun.zero];
+  throw new RangeError(`cannot say ${n} ${noun.many} in ${language}: no singular prompt for that count`);
+}
+
 function assertCount(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > MAX_SPOKEN_NUMBER) {
     throw new RangeError(`${what} must be an integer from 0 to ${MAX_SPOKEN_NUMBER}, got ${value}`);
@@ -51,10 +82,9 @@ export function sayMessageCount(newCount: number, oldCount: number, language: Sp
   assertCount(newCount, 'newCount');
   assertCount(oldCount, 'oldCount');
   if (newCount === 0 && oldCount === 0) return ['no_messages'];
-  const old = [...sayNumber(oldCount, language), oldCount === 1 ? 'old_message' : 'old_messages'];
-  if (newCount === 0) return ['no_new_messages', 'and', ...old];
-  const fresh = ['you_have', ...sayNumber(newCount, language), newCount === 1 ? 'new_message' : 'new_messages'];
-  return oldCount === 0 ? fresh : [...fresh, 'and', ...old];
+  if (newCount === 0) return ['no_new_messages', 'and', ...sayCount(oldCount, OLD_MESSAGE, language)];
+  const fresh = ['you_have', ...sayCount(newCount, NEW_MESSAGE, language)];
+  return oldCount === 0 ? fresh : [...fresh, 'and', ...sayCount(oldCount, OLD_MESSAGE, language)];
 }
 
 /** "Vous avez trois messages dans le dossier travail"; "Ce dossier est vide" for 0. */
@@ -62,7 +92,7 @@ export function sayFolderCount(count: number, folder: MailboxFolder, language: S
   assertLanguage(language);
   assertCount(count, 'count');
   if (count === 0) return ['folder_empty'];
-  return ['you_have', ...sayNumber(count, language), count === 1 ? 'message_word' : 'messages_word', 'in_folder', ...sayFolderName(folder)];
+  return ['you_have', ...sayCount(count, MESSAGE, language), 'in_folder', ...sayFolderName(folder)];
 }
 
 /** A folder's name: "travail", "nouveaux messages" (inbox). Accepts Asterisk's spelling ("INBOX", "Old", …). */
@@ -98,15 +128,11 @@ export function sayDuration(seconds: number, language: SpeechLanguage): string[]
   if (hours > MAX_SPOKEN_NUMBER) throw new RangeError(`duration of ${seconds} s is too long to say`);
   const minutes = Math.floor((total % 3600) / 60);
   const secs = total % 60;
-  // French: heure, minute and seconde are feminine ("une minute"); the singular holds below 2 ("zéro seconde").
-  const unit = (n: number, singular: string, plural: string): string[] => [
-    ...sayNumber(n, language, { feminine: true }),
-    (language === 'fr' ? n < 2 : n === 1) ? singular : plural,
-  ];
+  // French: heure, minute and seconde are feminine ("vingt et une minutes"); the singular holds below 2 ("zéro seconde").
   const ids: string[] = [];
-  if (hours > 0) ids.push(...unit(hours, 'hour', 'hours'));
-  if (minutes > 0) ids.push(...unit(minutes, 'minute', 'minutes'));
-  if (secs > 0 || total === 0) ids.push(...unit(secs, 'second', 'seconds'));
+  if (hours > 0) ids.push(...sayCount(hours, HOUR, language));
+  if (minutes > 0) ids.push(...sayCount(minutes, MINUTE, language));
+  if (secs > 0 || total === 0) ids.push(...sayCount(secs, SECOND, language));
   return ids;
 }
 
@@ -160,7 +186,7 @@ function sayClock(time: LocalTime, language: SpeechLanguage): string[] {
     // 24-hour clock, "heure" and "minute" being feminine: "à une heure", "à vingt et une heures une".
     const minutes = minute === 0 ? [] : sayNumber(minute, 'fr', { feminine: true });
     if (hour === 0) return ['midnight', ...minutes];
-    return [...sayNumber(hour, 'fr', { feminine: true }), hour === 1 ? 'hour' : 'hours', ...minutes];
+    return [...sayCount(hour, HOUR, 'fr'), ...minutes];
   }
   if (minute === 0 && hour === 0) return ['midnight'];
   if (minute === 0 && hour === 12) return ['noon'];

@@ -1,9 +1,13 @@
 /**
- * The few header views the transaction layer needs to match messages to transactions (RFC 3261 §17.1.3, §17.2.3),
- * kept private to this directory so the layer does not depend on the full header parser.
+ * The few header views the transaction layer needs to match messages to transactions (RFC 3261 §17.1.3, §17.2.3).
+ * The top Via is read here, leniently (only what matching needs); CSeq and tags come from headers.ts, the one
+ * grammar of those headers.
  */
 import { randomBytes } from 'node:crypto';
+import { findParam, getTag, parseCSeq, SipParseError, type CSeq } from '../headers.js';
 import type { SipMessage, SipRequest } from '../message.js';
+
+export type { CSeq } from '../headers.js';
 
 /** §8.1.1.7: "The branch ID inserted by an element compliant with this specification MUST always begin with the characters "z9hG4bK"." */
 export const MAGIC_COOKIE = 'z9hG4bK';
@@ -41,59 +45,20 @@ export function parseTopVia(msg: SipMessage): TopVia {
     raw,
     transport: transport.toUpperCase(),
     sentBy: port === undefined ? host.toLowerCase() : `${host.toLowerCase()}:${Number(port)}`,
-    branch: params === undefined ? undefined : paramValue(params, 'branch'),
+    branch: params === undefined ? undefined : findParam(params, 'branch'),
   };
 }
 
-/** The CSeq header (§20.16): "CSeq: 4711 INVITE". */
-export interface CSeq {
-  readonly seq: number;
-  readonly method: string;
-}
-
-export function parseCSeq(msg: SipMessage): CSeq {
+/** The CSeq of a message (§20.16: "CSeq: 4711 INVITE"), or TransactionKeyError saying what is wrong with it. */
+export function cseqOf(msg: SipMessage): CSeq {
   const value = msg.headers.get('CSeq');
   if (value === undefined) throw new TransactionKeyError('missing CSeq header');
-  // §8.1.1.5: "The sequence number MUST be expressible as a 32-bit unsigned integer and MUST be less than 2**31."
-  const m = /^\s*(\d{1,10})\s+([A-Za-z0-9.!%*_+`'~-]+)\s*$/.exec(value);
-  if (!m || Number(m[1]) >= 2 ** 31) throw new TransactionKeyError(`malformed CSeq header: ${JSON.stringify(value.slice(0, 120))}`);
-  return { seq: Number(m[1]), method: m[2]! };
-}
-
-/**
- * The tag parameter of a From or To value, looking only at header parameters: those after the closing ">" of a
- * name-addr, or after the URI of an addr-spec (§20.10: an addr-spec with ";" in it must use angle brackets, so
- * any ";" there starts a header parameter). Quoted display names may contain "<" and are skipped.
- */
-export function tagOf(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  let i = 0;
-  let params = value;
-  for (; i < value.length; i++) {
-    const c = value[i];
-    if (c === '"') {
-      for (i++; i < value.length && value[i] !== '"'; i++) if (value[i] === '\\') i++;
-    } else if (c === '<') {
-      const close = value.indexOf('>', i);
-      params = close < 0 ? '' : value.slice(close + 1);
-      break;
-    } else if (c === ';') {
-      params = value.slice(i);
-      break;
-    }
+  try {
+    return parseCSeq(value);
+  } catch (err) {
+    if (err instanceof SipParseError) throw new TransactionKeyError(`malformed CSeq header: ${JSON.stringify(value.slice(0, 120))}`);
+    throw err;
   }
-  if (i === value.length) return undefined;
-  return paramValue(params, 'tag');
-}
-
-/** Value of `;name=value` in a parameter list (name compared case-insensitively); '' for a flag parameter. */
-function paramValue(params: string, name: string): string | undefined {
-  for (const part of params.split(';')) {
-    const eq = part.indexOf('=');
-    const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (key === name) return eq < 0 ? '' : part.slice(eq + 1).trim();
-  }
-  return undefined;
 }
 
 /** Is this branch one built by an RFC 3261 element (so that it alone identifies the transaction)? */
@@ -124,7 +89,7 @@ export function serverKey(branch: string, sentBy: string, method: string): strin
  * To tag of our response, not of the INVITE, so it cannot be part of the key; other methods put both in `extra`.
  */
 export function legacyServerKey(req: SipRequest, via: TopVia, cseq: CSeq, extra: string): string {
-  return ['2543', req.uri.trim(), tagOf(req.headers.get('From')) ?? '', req.headers.get('Call-ID')?.trim() ?? '', cseq.seq, via.raw, extra].join(SEP);
+  return ['2543', req.uri.trim(), getTag(req.headers.get('From')) ?? '', req.headers.get('Call-ID')?.trim() ?? '', cseq.seq, via.raw, extra].join(SEP);
 }
 
 /**

@@ -7,7 +7,8 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Peer, SipMessage, SipRequest, SipResponse } from '../message.js';
 import { InviteServerTransaction, type TransactionContext } from './invite-server.js';
-import { clientKey, hasMagicCookie, legacyServerKey, parseCSeq, parseTopVia, serverKey, tagOf, TransactionKeyError, type CSeq, type TopVia } from './keys.js';
+import { getTag } from '../headers.js';
+import { clientKey, cseqOf, hasMagicCookie, legacyServerKey, parseTopVia, serverKey, TransactionKeyError, type CSeq, type TopVia } from './keys.js';
 import { NonInviteClientTransaction, type ClientContext, type NonInviteClientEvents } from './non-invite-client.js';
 import { NonInviteServerTransaction } from './non-invite-server.js';
 import { resolveTimers, type TimerValues } from './timers.js';
@@ -88,7 +89,7 @@ export class TransactionLayer {
     let cseq: CSeq;
     try {
       via = parseTopVia(req);
-      cseq = parseCSeq(req);
+      cseq = cseqOf(req);
     } catch (err) {
       if (err instanceof TransactionKeyError) return { kind: 'invalid', reason: err.message };
       throw err;
@@ -125,7 +126,7 @@ export class TransactionLayer {
     if (cancel.method !== 'CANCEL') return undefined;
     try {
       const asInvite: SipRequest = { ...cancel, method: 'INVITE' };
-      const found = this.#lookup(asInvite, parseTopVia(cancel), parseCSeq(cancel));
+      const found = this.#lookup(asInvite, parseTopVia(cancel), cseqOf(cancel));
       return found.kind === 'match' && found.tx instanceof InviteServerTransaction ? found.tx : undefined;
     } catch (err) {
       if (err instanceof TransactionKeyError) return undefined;
@@ -140,7 +141,7 @@ export class TransactionLayer {
    */
   sendRequest(req: SipRequest, dest: Peer, events: NonInviteClientEvents): NonInviteClientTransaction {
     const via = parseTopVia(req);
-    const cseq = parseCSeq(req);
+    const cseq = cseqOf(req);
     if (!hasMagicCookie(via.branch)) throw new TransactionKeyError(`top Via branch ${JSON.stringify(via.branch ?? '')} lacks the z9hG4bK magic cookie`);
     if (cseq.method !== req.method) throw new TransactionKeyError(`CSeq method ${cseq.method} differs from request method ${req.method}`);
     const key = clientKey(via.branch, cseq.method);
@@ -170,7 +171,7 @@ export class TransactionLayer {
     let cseq: CSeq;
     try {
       via = parseTopVia(res);
-      cseq = parseCSeq(res);
+      cseq = cseqOf(res);
     } catch (err) {
       if (err instanceof TransactionKeyError) return false;
       throw err;
@@ -229,16 +230,16 @@ export class TransactionLayer {
       const tx = this.#servers.get(key);
       return tx ? { kind: 'match', key, tx } : { kind: 'none', key };
     }
-    const toTag = tagOf(req.headers.get('To')) ?? '';
+    const toTag = getTag(req.headers.get('To')) ?? '';
     if (req.method === 'INVITE' || req.method === 'ACK') {
       const key = legacyServerKey(req, via, cseq, 'INVITE');
       const tx = this.#servers.get(key);
       if (!(tx instanceof InviteServerTransaction)) return { kind: 'none', key };
       if (req.method === 'ACK') {
-        const responseTag = tagOf(tx.finalResponse?.headers.get('To'));
+        const responseTag = getTag(tx.finalResponse?.headers.get('To'));
         return responseTag !== undefined && responseTag === toTag ? { kind: 'match', key, tx } : { kind: 'none', key };
       }
-      return (tagOf(tx.request.headers.get('To')) ?? '') === toTag ? { kind: 'match', key, tx } : { kind: 'collision' };
+      return (getTag(tx.request.headers.get('To')) ?? '') === toTag ? { kind: 'match', key, tx } : { kind: 'collision' };
     }
     const key = legacyServerKey(req, via, cseq, `${req.method}\u0000${toTag}`);
     const tx = this.#servers.get(key);
