@@ -76,14 +76,13 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
 
   const worker = NotificationWorker.fromConfig(config, store, { logger, clock });
   const sweeper = RetentionSweeper.fromConfig(config, store, { logger, clock });
-  const onMessageStored = (id: string): void => worker.notify(id);
   // Messages whose recording was cut by a crash are stored before new calls come in.
   // Several nodes may share storage.dir: this one records into its own spool dir and only recovers dead nodes'.
   const spoolOwnership = await SpoolOwnership.claim(config.storage.dir, config.node.id || defaultNodeId(), logger).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
-  const recovered = await recoverSpooledMessages({ store, config, logger, onMessageStored, ownership: spoolOwnership });
+  const recovered = await recoverSpooledMessages({ store, config, logger, ownership: spoolOwnership });
   if (recovered.length > 0) logger.warn({ recovered }, 'recovered messages interrupted by a crash');
 
   const transport = new SipTransport({
@@ -100,7 +99,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const admission = new AdmissionControl(config.admission, clock, loopDelay);
   const sip = new SipUserAgent({ transport, logger, admission, clock, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const router = new CallRouter({ store, prompts, config, logger, ports, onMessageStored, metrics: metrics.calls, clock });
+  const router = new CallRouter({ store, prompts, config, logger, ports, metrics: metrics.calls, clock });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
   const mwiAccountHost = config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host);
   const mwi = new MwiNotifier({

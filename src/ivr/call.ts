@@ -35,6 +35,12 @@ export interface RecordResult {
   /** The digit that ended the recording, when end is 'dtmf'. */
   digit?: string;
   path: string;
+  /**
+   * The recording as it is stored: 8 kHz 16-bit mono WAV, the spool file's bytes (plus what a full disk kept in
+   * memory), its header sizes exact. Store it as it is.
+   */
+  wav: Buffer;
+  /** The samples of `wav` (a view of its bytes where the host allows). */
   samples: Int16Array;
   durationMs: number;
 }

@@ -1,6 +1,6 @@
 /**
- * Decides what an incoming INVITE is for and runs the matching flow: the dial-in menu, a deposit into a
- * voicemail-routed line, a redirect for a fax-routed line, or a refusal.
+ * Runs an incoming INVITE: asks the classifier which flow it is for (call-classifier.ts), answers the refusals
+ * (404, 302, 480), has the media set up (call-media.ts) and runs the dial-in or deposit flow on the answered call.
  */
 import type { Logger } from '../shared/log.js';
 import type { CallMetricsSink } from './call-metrics.js';
@@ -8,12 +8,11 @@ import type { Config } from '../shared/config.js';
 import type { Store } from '../store/index.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
 import { parseNameAddr, parseUri } from '../sip/headers.js';
-import { PortsExhaustedError, RtpSession, type RtpPortAllocator } from '../media/index.js';
+import type { RtpPortAllocator } from '../media/index.js';
 import type { PromptCatalog } from './prompts/catalog.js';
-import { isBusyReason, resolveCallTarget, type TargetLookup } from './call-target.js';
 import { toE164 } from '../shared/e164.js';
-import { advertisedAddress } from '../shared/net-address.js';
-import { configureSession, SipCall } from './sip-call.js';
+import { CallClassifier, type CallClass } from './call-classifier.js';
+import { AnsweredCall, CallMediaSetup } from './call-media.js';
 import type { Clock } from '../shared/clock.js';
 import { runDepositFlow } from './deposit/deposit-flow.js';
 import { runDialInFlow } from './dialin/dialin-flow.js';
@@ -25,7 +24,6 @@ export interface CallRouterDeps {
   config: Config;
   logger: Logger;
   ports: RtpPortAllocator;
-  onMessageStored?: (messageId: string) => void;
   /** Call counters (Prometheus); absent: none kept. */
   metrics?: CallMetricsSink;
   /** Times the calls' digit and recording deadlines (default the system clock). */
@@ -56,21 +54,15 @@ export function callerIdentity(invite: IncomingInvite, countryCode: string): { n
 
 export class CallRouter {
   readonly #deps: CallRouterDeps;
-  readonly #lookup: TargetLookup;
-  /** The address put in our SDP (c=). */
-  readonly #mediaAddress: string;
+  readonly #classifier: CallClassifier;
+  readonly #media: CallMediaSetup;
   #active = 0;
   readonly #idleWaiters = new Set<() => void>();
 
   constructor(deps: CallRouterDeps) {
     this.#deps = deps;
-    this.#mediaAddress = advertisedAddress(deps.config.rtp.host, deps.config.rtp.publicHost);
-    const cc = deps.config.voicemail.countryCode;
-    this.#lookup = {
-      countryCode: cc,
-      dialInNumbers: new Set(deps.config.voicemail.dialInNumbers.map((n) => toE164(n, cc)).filter((n): n is string => !!n)),
-      isLine: async (n) => (await deps.store.lines.find(n)) !== undefined,
-    };
+    this.#classifier = new CallClassifier(deps);
+    this.#media = new CallMediaSetup(deps);
   }
 
   /** Calls being handled now. */
@@ -108,85 +100,59 @@ export class CallRouter {
   }
 
   async #handle(invite: IncomingInvite): Promise<void> {
-    const { store, config } = this.#deps;
+    const { config, metrics } = this.#deps;
     const log = invite.logger;
-    const target = await resolveCallTarget(invite.request, this.#lookup);
-    if (!target) {
-      log.info({ uri: invite.request.uri }, 'no line for this call: 404');
-      invite.reject(404, 'Not Found');
-      this.#deps.metrics?.callFailed('not_found');
-      return;
-    }
-    const line = target.kind === 'line' ? await store.lines.get(target.number) : undefined;
-    if (line && line.routing === 'fax') {
-      // A line in fax routing is never answered as voicemail (the guide: activating the répondeur disables fax, and vice versa).
-      if (config.voicemail.faxDestination) {
-        log.info({ line: line.number, to: config.voicemail.faxDestination }, 'fax-routed line: redirecting');
-        invite.redirect([config.voicemail.faxDestination]);
-        this.#deps.metrics?.callFailed('fax_redirect');
-      } else {
-        log.info({ line: line.number }, 'fax-routed line and no fax destination: 480');
+    const route = await this.#classifier.classify(invite.request);
+    switch (route.kind) {
+      case 'unknown':
+        log.info({ uri: invite.request.uri }, 'no line for this call: 404');
+        invite.reject(404, 'Not Found');
+        metrics?.callFailed('not_found');
+        return;
+      case 'fax-redirect':
+        log.info({ line: route.line, to: route.to }, 'fax-routed line: redirecting');
+        invite.redirect([route.to]);
+        metrics?.callFailed('fax_redirect');
+        return;
+      case 'fax-unavailable':
+        log.info({ line: route.line }, 'fax-routed line and no fax destination: 480');
         invite.reject(480, 'Temporarily Unavailable', { Warning: '399 repondeur "line is routed to fax"' });
-        this.#deps.metrics?.callFailed('fax_no_destination');
-      }
-      return;
+        metrics?.callFailed('fax_no_destination');
+        return;
+      case 'dialin':
+      case 'deposit':
+        break;
     }
     if (config.sip.answerDelayMs > 0) {
       invite.progress(180);
       await new Promise((r) => setTimeout(r, config.sip.answerDelayMs));
       if (invite.cancelled) return;
     }
-    let session: RtpSession;
-    try {
-      session = await RtpSession.open(this.#deps.ports, { host: config.rtp.host, recvBufferSize: config.rtp.socketBufferBytes, sendBufferSize: config.rtp.socketBufferBytes }, { logger: log });
-    } catch (err) {
-      if (err instanceof PortsExhaustedError) {
-        log.warn('no RTP port free: 503');
-        invite.reject(503, 'Service Unavailable', { 'Retry-After': '5' });
-        this.#deps.metrics?.callFailed('no_rtp_port');
-        return;
-      }
-      throw err;
+    const answered = await this.#media.answer(invite);
+    if (!(answered instanceof AnsweredCall)) {
+      if (answered !== 'cancelled') metrics?.callFailed(answered);
+      return;
     }
     try {
-      if (invite.cancelled) return;
-      // The user agent negotiated the offer before emitting the INVITE (an unusable one got its 488 there).
-      const dialog = invite.accept({ address: this.#mediaAddress, port: session.port, sessionId: String(Date.now()), sessionVersion: 1 });
-      const kind = target.kind === 'dialin' ? 'dialin' : 'deposit';
-      this.#deps.metrics?.callStarted(kind);
+      metrics?.callStarted(route.kind);
       try {
-        await this.#run(invite, target, line, dialog, session);
+        if (await answered.mediaReady()) await this.#run(invite, route, answered);
       } finally {
-        this.#deps.metrics?.callEnded(kind);
+        metrics?.callEnded(route.kind);
         // The flow has returned: its last log line is written (tests wait on this one).
-        log.debug({ kind }, 'call handled');
+        log.debug({ kind: route.kind }, 'call handled');
       }
     } finally {
-      session.close();
+      answered.close();
     }
   }
 
-  async #run(
-    invite: IncomingInvite,
-    target: NonNullable<Awaited<ReturnType<typeof resolveCallTarget>>>,
-    line: Awaited<ReturnType<Store['lines']['get']>> | undefined,
-    dialog: ReturnType<IncomingInvite['accept']>,
-    session: RtpSession,
-  ): Promise<void> {
+  async #run(invite: IncomingInvite, route: Extract<CallClass, { kind: 'dialin' | 'deposit' }>, answered: AnsweredCall): Promise<void> {
     const { store, config } = this.#deps;
     const log = invite.logger;
-    const call = new SipCall(dialog, session, log, this.#deps.clock);
-    if (dialog.media) configureSession(session, dialog.media);
-    else {
-      // Late offer (RFC 3261 §13.2.1): our offer went in the 200, the answer comes in the ACK; no media until then.
-      await new Promise<void>((resolve) => {
-        dialog.once('reoffer', () => resolve());
-        dialog.once('terminated', () => resolve());
-      });
-      if (call.ended) return;
-    }
+    const { call } = answered;
     const caller = callerIdentity(invite, config.voicemail.countryCode);
-    if (target.kind === 'dialin') {
+    if (route.kind === 'dialin') {
       await runDialInFlow({
         call,
         store,
@@ -204,11 +170,10 @@ export class CallRouter {
         prompts: this.#deps.prompts,
         config,
         logger: log,
-        line: line!,
+        line: route.line,
         ...(caller.number ? { caller: caller.number } : {}),
         ...(caller.name ? { callerName: caller.name } : {}),
-        busy: target.kind === 'line' && isBusyReason(target.reason),
-        ...(this.#deps.onMessageStored ? { onMessageStored: this.#deps.onMessageStored } : {}),
+        busy: route.busy,
       });
       this.#deps.metrics?.depositFinished(deposit.outcome);
     }

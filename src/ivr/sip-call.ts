@@ -7,9 +7,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import type { SipDialog } from '../sip/sip-dialog.js';
 import type { SipRequest } from '../sip/message.js';
 import type { NegotiatedMedia } from '../sip/sdp.js';
-import { readFile } from 'node:fs/promises';
-import { parseDtmfInfoBody, RtpRecorder, type PcmSource, type RtpSession } from '../media/index.js';
-import { decodeWav } from '../shared/audio/wav.js';
+import { parseDtmfInfoBody, RtpRecorder, spoolWavSamples, truncateSpoolWav, type PcmSource, type RtpSession } from '../media/index.js';
 import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
 import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
@@ -200,21 +198,17 @@ export class SipCall implements Call {
     } finally {
       this.#session.attachRecorder(null);
     }
+    // The recorder hands over the spool WAV as written (plus the tail a full disk kept in memory): no decoding.
     const result = await recorder.finish();
-    let samples = decodeWav(await readFile(result.path)).samples;
     if (result.spoolWriteError) {
       // Disk full (or another write error) on the spool: the recording is not lost, its tail was kept in memory.
-      const whole = new Int16Array(samples.length + result.unwrittenSamples!.length);
-      whole.set(samples);
-      whole.set(result.unwrittenSamples!, samples.length);
-      samples = whole;
       this.logger.warn({ err: result.spoolWriteError.message, code: (result.spoolWriteError as NodeJS.ErrnoException).code, keptInMemoryMs: (result.unwrittenSamples!.length * 1000) / SAMPLE_RATE }, 'recording: spool write failed; the message is stored from memory (no crash recovery for it)');
     }
     // The maximum length is a hard limit on what is kept, whatever arrived in a burst before the last check.
-    const maxSamples = Math.floor((opts.maxDurationMs * SAMPLE_RATE) / 1000);
-    if (samples.length > maxSamples) samples = samples.subarray(0, maxSamples);
+    const wav = truncateSpoolWav(result.wav, Math.floor((opts.maxDurationMs * SAMPLE_RATE) / 1000));
+    const samples = spoolWavSamples(wav);
     this.logger.info({ end, digit, durationMs: (samples.length * 1000) / SAMPLE_RATE }, 'recording ended');
-    return { end, ...(digit !== undefined ? { digit } : {}), path: result.path, samples, durationMs: (samples.length * 1000) / SAMPLE_RATE };
+    return { end, ...(digit !== undefined ? { digit } : {}), path: result.path, wav, samples, durationMs: (samples.length * 1000) / SAMPLE_RATE };
   }
 
   async hangup(): Promise<void> {

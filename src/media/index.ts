@@ -55,5 +55,13 @@ export {
   type RtpRecorderOptions,
   RtpRecorderOptionsSchema,
 } from './recorder.js';
-export { type RecoveredWav, WavSpoolWriter, recoverSpooledWav } from './wav-spool.js';
+export {
+  type RecoveredWav,
+  WavSpoolWriter,
+  isSpoolFormatWav,
+  recoverSpooledWav,
+  setWavDataBytes,
+  spoolWavSamples,
+  truncateSpoolWav,
+} from './wav-spool.js';
 export { GoertzelDtmfDetector, type GoertzelOptions, Rfc4733Receiver, dtmfKeyOfEvent, parseDtmfInfoBody } from './dtmf.js';

@@ -44,6 +44,11 @@ export interface RecordingResult {
   samples: number;
   durationMs: number;
   /**
+   * The recording as a WAV (8 kHz, 16-bit mono, 44-byte header): the spool file's bytes as written, followed by
+   * `unwrittenSamples` when a write failed, its header sizes set to the whole. What the store keeps, as it is.
+   */
+  wav: Buffer;
+  /**
    * Set when writing the spool failed after it was created (disk full: ENOSPC): the file holds the audio up to
    * that point and `unwrittenSamples` the rest, kept in memory, so that the whole recording is still available.
    */
@@ -194,13 +199,13 @@ export class RtpRecorder implements RtpAudioSink {
     while (this.#slotPayload[this.#expected & (SLOTS - 1)] !== null) this.#emitOrSkip();
   }
 
-  /** Drains the jitter window, writes the last batch, patches the WAV header. Idempotent. */
+  /** Drains the jitter window, writes the last batch, patches the WAV header and reads the WAV back. Idempotent. */
   finish(): Promise<RecordingResult> {
     if (!this.#finished) {
       this.#drain();
       this.#flushChunk();
-      this.#finished = this.#spool.close().then(() => {
-        const result: RecordingResult = { path: this.path, samples: this.#samples, durationMs: this.durationMs };
+      this.#finished = this.#spool.finishedWav().then((wav) => {
+        const result: RecordingResult = { path: this.path, samples: this.#samples, durationMs: this.durationMs, wav };
         const error = this.#spool.writeError;
         return error ? { ...result, spoolWriteError: error, unwrittenSamples: this.#spool.unwrittenSamples() } : result;
       });

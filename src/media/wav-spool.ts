@@ -1,6 +1,18 @@
-import { open, type FileHandle } from 'node:fs/promises';
-import { WAV_HEADER_BYTES, WAV_RIFF_SIZE_OFFSET, WavFormatError, isRiffWave, riffChunks, wavHeader } from '../shared/audio/wav.js';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { endianness } from 'node:os';
+import {
+  WAV_DATA_SIZE_OFFSET,
+  WAV_HEADER_BYTES,
+  WAV_RIFF_SIZE_OFFSET,
+  WavFormatError,
+  isRiffWave,
+  readPcm16LE,
+  riffChunks,
+  wavHeader,
+} from '../shared/audio/wav.js';
 import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
+
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
  * A 16-bit mono WAV written incrementally: the header goes first with zero sizes, sample batches are
@@ -101,6 +113,21 @@ export class WavSpoolWriter {
     return out;
   }
 
+  /**
+   * The finished recording as one WAV, after {@link close}: the spool file's bytes as they are on disk (header and
+   * the samples written), followed by the batches kept in memory after a write error; the header sizes are set to
+   * the whole in place. Nothing is decoded or re-encoded: these are the bytes to store.
+   */
+  async finishedWav(): Promise<Buffer> {
+    const written = await this.close();
+    const file = await readFile(this.path);
+    if (file.length < WAV_HEADER_BYTES + written) throw new WavFormatError(`${this.path}: ${file.length} bytes on disk, ${WAV_HEADER_BYTES + written} written`);
+    const head = file.subarray(0, WAV_HEADER_BYTES + written);
+    const wav = this.#unwritten.length === 0 ? head : Buffer.concat([head, ...this.#unwritten]);
+    setWavDataBytes(wav, wav.length - WAV_HEADER_BYTES);
+    return wav;
+  }
+
   /** Waits for queued writes, patches the header sizes, closes the file. Resolves to the data byte count. */
   close(): Promise<number> {
     this.#closed ??= this.#close();
@@ -134,6 +161,44 @@ async function patchSizes(fh: FileHandle, dataBytes: number, dataChunkHeaderAt: 
   await fh.write(size, 0, 4, dataChunkHeaderAt + 4);
   size.writeUInt32LE(Math.min(0xffffffff, dataChunkHeaderAt + 8 + dataBytes - 8), 0);
   await fh.write(size, 0, 4, WAV_RIFF_SIZE_OFFSET);
+}
+
+/**
+ * Sets the data and RIFF sizes of a WAV with the 44-byte header of {@link wavHeader} (what the spool writes) to
+ * `dataBytes`, in place.
+ */
+export function setWavDataBytes(wav: Buffer, dataBytes: number): void {
+  wav.writeUInt32LE(Math.min(0xffffffff, dataBytes), WAV_DATA_SIZE_OFFSET);
+  wav.writeUInt32LE(Math.min(0xffffffff, WAV_HEADER_BYTES - 8 + dataBytes), WAV_RIFF_SIZE_OFFSET);
+}
+
+/**
+ * True when `bytes` is a WAV exactly as the spool writes and the store keeps it: the 44-byte header of
+ * {@link wavHeader} (16-bit PCM, mono, `sampleRate`) whose sizes match the bytes that follow it.
+ */
+export function isSpoolFormatWav(bytes: Buffer, sampleRate = SAMPLE_RATE): boolean {
+  if (bytes.length < WAV_HEADER_BYTES || (bytes.length - WAV_HEADER_BYTES) % 2 !== 0) return false;
+  return wavHeader(bytes.length - WAV_HEADER_BYTES, sampleRate).equals(bytes.subarray(0, WAV_HEADER_BYTES));
+}
+
+/**
+ * The first `maxSamples` samples of a spool-format WAV ({@link isSpoolFormatWav}): a view of `wav` with its header
+ * sizes patched in place, or `wav` itself when it is not longer.
+ */
+export function truncateSpoolWav(wav: Buffer, maxSamples: number): Buffer {
+  const dataBytes = Math.max(0, Math.floor(maxSamples)) * 2;
+  if (wav.length - WAV_HEADER_BYTES <= dataBytes) return wav;
+  const cut = wav.subarray(0, WAV_HEADER_BYTES + dataBytes);
+  setWavDataBytes(cut, dataBytes);
+  return cut;
+}
+
+/** The samples of a spool-format WAV: a view of its bytes on a little-endian host when aligned, else a copy. */
+export function spoolWavSamples(wav: Buffer): Int16Array {
+  const at = wav.byteOffset + WAV_HEADER_BYTES;
+  const count = (wav.length - WAV_HEADER_BYTES) >> 1;
+  if (LITTLE_ENDIAN && at % 2 === 0) return new Int16Array(wav.buffer, at, count);
+  return readPcm16LE(wav.subarray(WAV_HEADER_BYTES));
 }
 
 export interface RecoveredWav {

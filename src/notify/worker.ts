@@ -1,15 +1,17 @@
+import type { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../shared/config.js';
 import type { Logger } from '../shared/log.js';
 import { decodeWav } from '../shared/audio/wav.js';
+import { isSpoolFormatWav } from '../media/wav-spool.js';
 import { systemClock, type Clock, type Timer } from '../shared/clock.js';
 import { NotFoundError, type OutboxJob, type Repositories, type VoicemailSettings } from '../store/index.js';
 import { retryDelayMs, DEFAULT_RETRY_POLICY } from './backoff.js';
 import { buildNotificationMail, senderFor, type Sender } from './compose.js';
 import { encodeAudioWhenFree } from '../shared/audio/encode-pool.js';
-import type { AudioFormat, EncodedAudio } from '../shared/audio/index.js';
+import { AUDIO_FORMAT_INFO, type AudioFormat, type EncodedAudio } from '../shared/audio/index.js';
 import {
   DEFAULT_SMTP_TIMEOUTS,
   EmlFileTransport,
@@ -20,8 +22,11 @@ import {
   type MailTransport,
 } from './transports.js';
 
-/** The part of the store the worker uses. */
-export type NotificationStore = Pick<Repositories, 'lines' | 'messages' | 'outbox'>;
+/**
+ * The part of the store the worker uses; with `events` (the Store's), a started worker wakes up on every
+ * 'messageStored' instead of waiting for its next poll.
+ */
+export type NotificationStore = Pick<Repositories, 'lines' | 'messages' | 'outbox'> & { readonly events?: EventEmitter };
 
 /** Options rejected at construction; `issues` names each offending field. */
 export class NotificationConfigError extends Error {
@@ -107,6 +112,7 @@ export class NotificationWorker {
   #active: Promise<unknown> | undefined;
   #again = false;
   #stopped = false;
+  readonly #onMessageStored = (messageId: string): void => this.notify(messageId);
 
   constructor(options: NotificationWorkerOptions) {
     const parsed = OptionsSchema.safeParse(options);
@@ -155,6 +161,7 @@ export class NotificationWorker {
     if (this.#stopped) throw new Error('NotificationWorker: cannot start after stop()');
     if (this.#timer !== undefined) return;
     this.#o.logger?.info({ transport: this.#transport.description }, 'notification worker started');
+    this.#o.store.events?.on('messageStored', this.#onMessageStored);
     this.#poll();
   }
 
@@ -165,7 +172,7 @@ export class NotificationWorker {
     this.#wake();
   }
 
-  /** Wakes the worker right after a message was stored, instead of waiting for the next poll. */
+  /** Wakes the worker right after a message was stored, instead of waiting for the next poll (the store's 'messageStored' calls it). */
   notify(messageId?: string): void {
     if (this.#timer === undefined) return;
     this.#o.logger?.debug({ messageId }, 'notification worker woken');
@@ -178,6 +185,7 @@ export class NotificationWorker {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#o.store.events?.off('messageStored', this.#onMessageStored);
     this.#timer?.cancel();
     this.#timer = undefined;
     this.#abort.abort(new Error('notification worker stopping'));
@@ -347,6 +355,8 @@ export class NotificationWorker {
       if (err instanceof NotFoundError) return 'unavailable';
       throw err;
     }
+    // A recording attached as WAV is the stored file itself: the store keeps what the spool wrote.
+    if (format === 'wav' && isSpoolFormatWav(wav)) return { data: wav, ...AUDIO_FORMAT_INFO.wav };
     const { samples, sampleRate } = decodeWav(wav);
     // In a worker thread (mp3/ogg/flac); a full queue is waited out, not failed.
     return encodeAudioWhenFree(samples, sampleRate, format);

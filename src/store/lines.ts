@@ -63,7 +63,8 @@ export async function requireLine(
   return row;
 }
 
-function readSettings(row: LinesTable): VoicemailSettings {
+/** The voicemail settings of a line row, validated. */
+export function readSettings(row: LinesTable): VoicemailSettings {
   let raw: unknown;
   try {
     raw = JSON.parse(row.settings);

@@ -3,8 +3,9 @@ import { types } from 'node:util';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { NotFoundError, parseOrThrow } from './errors.js';
-import { lineNumber, requireLine } from './lines.js';
+import { lineNumber, readSettings, requireLine } from './lines.js';
 import { enqueueNotifications, type OutboxJob } from './outbox.js';
+import { notificationsFor } from './recipients.js';
 import { recordRetention } from './retention-log.js';
 import {
   EpochMsSchema,
@@ -57,7 +58,8 @@ export const CreateMessageSchema = z.strictObject({
 export type CreateMessageInput = z.input<typeof CreateMessageSchema>;
 
 export const CreateMessageOptionsSchema = z.strictObject({
-  notifications: z.array(NotificationSchema).max(20, { error: 'notifications: at most 20' }).default(() => []),
+  /** The e-mails to enqueue; absent: those the line's settings ask for ({@link notificationsFor}), read in the transaction. */
+  notifications: z.array(NotificationSchema).max(20, { error: 'notifications: at most 20' }).optional(),
   maxMessages: z.number().int({ error: 'maxMessages must be whole' }).min(1, { error: 'maxMessages must be ≥ 1' }).optional(),
 });
 export type CreateMessageOptions = z.input<typeof CreateMessageOptionsSchema>;
@@ -121,8 +123,10 @@ export class MessageRepository {
   }
 
   /**
-   * Stores a message with its audio, enqueues its e-mail notifications and evicts the oldest messages beyond
-   * `maxMessages` — all in one transaction: either everything is committed or nothing is.
+   * Stores a message with its audio (the WAV bytes as given, never re-encoded), enqueues its e-mail notifications
+   * — by default those of the line's settings, read under the line's lock — and evicts the oldest messages beyond
+   * `maxMessages`, all in one transaction: either everything is committed or nothing is. After the commit the
+   * store emits 'mailboxChanged' and, unless the new message was evicted at once, 'messageStored'.
    */
   async create(input: CreateMessageInput, options: CreateMessageOptions = {}): Promise<CreateMessageResult> {
     const m = parseOrThrow(CreateMessageSchema, input);
@@ -130,7 +134,7 @@ export class MessageRepository {
     const line = lineNumber(m.line);
     return inTransaction(this.#ctx.db, async (trx) => {
       // Locks the line row on PostgreSQL: concurrent deposits into one mailbox count and evict one after another.
-      await requireLine(trx, this.#ctx.dialect, line, true);
+      const lineRow = await requireLine(trx, this.#ctx.dialect, line, true);
       const now = this.#ctx.clock();
       const audio = toBuffer(m.wav);
       const row: MessagesTable = {
@@ -147,10 +151,14 @@ export class MessageRepository {
         audio_size: audio.byteLength,
       };
       await trx.insertInto('messages').values(row).execute();
-      const notifications = await enqueueNotifications(trx, now, row, opts.notifications);
+      const notifications = await enqueueNotifications(trx, now, row, opts.notifications ?? notificationsFor(readSettings(lineRow)));
       const evicted = opts.maxMessages === undefined ? [] : await this.#evictOverLimit(trx, line, opts.maxMessages, now);
       return { message: toMessage(row), evicted, notifications };
-    }).then((result) => this.#changed(line, result));
+    }).then((result) => {
+      this.#changed(line, result);
+      if (!result.evicted.includes(result.message.id)) this.#ctx.messageStored?.(result.message.id, line);
+      return result;
+    });
   }
 
   /** Tells the store's listeners (MWI) that the counts of `line` may have changed; passes `value` through. */

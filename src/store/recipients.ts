@@ -12,8 +12,8 @@ export interface NotificationDefaults {
 }
 
 /**
- * The outbox rows of a new message, computed by the store's side of the deposit (no layer above needs the mailer
- * for it). The e-mail notifications to enqueue with a new message of a mailbox (pass them to `messages.create`): one per
+ * The outbox rows of a new message: `messages.create` enqueues these itself, from the line's settings read in its
+ * transaction, unless it is given an explicit list (no layer above needs the mailer for it). One per
  * redirection address — `attachment` ones carry the recording in the mailbox's `audioFormat`, `simple` ones only
  * the text. Addresses are de-duplicated case-insensitively (first occurrence wins) and capped at
  * {@link MAX_REDIRECTION_EMAILS}.

@@ -96,16 +96,21 @@ export class Store implements Repositories {
   readonly ovhConsumerKeys: OvhConsumerKeyRepository;
   readonly mwiContacts: MwiContactRepository;
   readonly #clock: () => number;
-  /** 'mailboxChanged' (line): a message of the line was stored, moved, heard or deleted (read by MWI, src/mwi/). */
+  /**
+   * 'mailboxChanged' (line): a message of the line was stored, moved, heard or deleted (read by MWI, src/mwi/).
+   * 'messageStored' (messageId, line): a new message and its outbox jobs were committed (read by the mailer,
+   * src/notify/worker.ts). Both are emitted after the commit.
+   */
   readonly events = new EventEmitter();
   readonly #mailboxChanged = (line: string): void => void this.events.emit('mailboxChanged', line);
+  readonly #messageStored = (messageId: string, line: string): void => void this.events.emit('messageStored', messageId, line);
   #closed = false;
 
   constructor(db: Kysely<Database>, dialect: StoreDialect, clock: () => number) {
     this.db = db;
     this.dialect = dialect;
     this.#clock = clock;
-    const repos = repositories({ db, dialect, clock, mailboxChanged: this.#mailboxChanged });
+    const repos = repositories({ db, dialect, clock, mailboxChanged: this.#mailboxChanged, messageStored: this.#messageStored });
     this.lines = repos.lines;
     this.messages = repos.messages;
     this.greetings = repos.greetings;
@@ -116,9 +121,26 @@ export class Store implements Repositories {
     this.mwiContacts = repos.mwiContacts;
   }
 
-  /** Runs `fn` in one transaction: its repositories commit together, or roll back together if `fn` throws. */
+  /**
+   * Runs `fn` in one transaction: its repositories commit together, or roll back together if `fn` throws. The
+   * events of its changes are emitted once it has committed (none after a rollback).
+   */
   async transaction<T>(fn: (tx: Repositories & { db: Kysely<Database> }) => Promise<T>): Promise<T> {
-    return inTransaction(this.db, (trx) => fn({ ...repositories({ db: trx, dialect: this.dialect, clock: this.#clock, mailboxChanged: this.#mailboxChanged }), db: trx }));
+    const afterCommit: (() => void)[] = [];
+    const result = await inTransaction(this.db, (trx) =>
+      fn({
+        ...repositories({
+          db: trx,
+          dialect: this.dialect,
+          clock: this.#clock,
+          mailboxChanged: (line) => void afterCommit.push(() => this.#mailboxChanged(line)),
+          messageStored: (id, line) => void afterCommit.push(() => this.#messageStored(id, line)),
+        }),
+        db: trx,
+      }),
+    );
+    for (const emit of afterCommit) emit();
+    return result;
   }
 
   /** Closes the database (idempotent). */

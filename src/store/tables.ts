@@ -121,6 +121,8 @@ export interface StoreContext {
   readonly clock: () => number;
   /** Called with the line whose message counts may have changed (deposit, move, heard, delete, retention). */
   readonly mailboxChanged?: (line: string) => void;
+  /** Called with a new message that was committed (and not evicted at once by retention): the mailer wakes up. */
+  readonly messageStored?: (messageId: string, line: string) => void;
 }
 
 /** Runs `fn` in a transaction, joining the caller's when `db` is already one. */

@@ -1,7 +1,6 @@
 import type { Language, Store, VoicemailSettings } from '../../src/store/index.js';
 import { ManualClock, type Clock } from '../../src/shared/clock.js';
 import { NotificationWorker, type NotificationWorkerOptions } from '../../src/notify/index.js';
-import { notificationsFor } from '../../src/store/index.js';
 import { TestDatabase, TestSmtpServer, freePort, freshLine, toneWav, type Engine } from './harness.js';
 
 /** 2025-03-14 08:26:00 UTC = 09:26 in Paris (CET). */
@@ -55,10 +54,9 @@ export class NotifyFixture {
     return number;
   }
 
-  /** Stores a message the way the call handler does: its notifications enqueued in the same transaction. */
+  /** Stores a message the way the call handler does: the store enqueues the line's notifications in the same transaction. */
   async deposit(line: string, options: { seconds?: number; caller?: string; callerName?: string } = {}) {
     const seconds = options.seconds ?? 2.5;
-    const settings = await this.store.lines.getSettings(line);
     return this.store.messages.create(
       {
         line,
@@ -68,7 +66,7 @@ export class NotifyFixture {
         durationMs: Math.round(seconds * 1000),
         wav: toneWav(seconds),
       },
-      { notifications: notificationsFor(settings), maxMessages: 100 },
+      { maxMessages: 100 },
     );
   }
 

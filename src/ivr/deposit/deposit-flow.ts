@@ -5,7 +5,8 @@
  *   greeting ──(# or any key: barge-in)──▶ beep ──▶ record ──┬─ hang-up / # / max length / silence
  *      │ hang-up                                             ├─ shorter than minMessageSeconds → discarded,
  *      ▼                                                     │   "trop court, au revoir" if the caller is there
- *   'hangup-before-beep'                                     └─ stored → onMessageStored(id),
+ *   'hangup-before-beep'                                     └─ stored (the spool WAV's bytes as they are; the
+ *                                                               store enqueues the e-mails and emits 'messageStored'),
  *                                                               "message enregistré, au revoir" if still there
  *
  * Barge-in: the greeting is played with `bargeIn`, so a key pressed during it — the prompts announce `#` —
@@ -41,8 +42,6 @@ export interface DepositContext {
   callerName?: string;
   /** Forwarded because the subscriber was busy (Diversion reason=user-busy / cause 486): the 'busy' greeting. */
   busy: boolean;
-  /** Called once the message is committed (the e-mail worker is woken with it). */
-  onMessageStored?: (messageId: string) => void;
   now?: () => number;
 }
 
@@ -189,24 +188,15 @@ export class DepositFlow {
     }
 
     // On a store failure the spool files stay: the next start-up's recovery stores the message.
-    const stored = await storeDepositedMessage(store, line, sidecar, recording.samples, config.retention.maxMessages);
+    const audio = { wav: recording.wav, samples: recording.samples.length };
+    const stored = await storeDepositedMessage(store, line, sidecar, audio, config.retention.maxMessages);
     await spool.remove();
     this.#log.info({ ...logFields, messageId: stored.messageId, evicted: stored.evicted }, 'deposit: message stored');
     if (stored.evictedAtOnce) {
       this.#log.warn({ messageId: stored.messageId }, 'deposit: the new message was evicted at once by retention.maxMessages');
-    } else {
-      this.#notify(stored.messageId);
     }
     if (!call.ended) await this.#sayAndLeave(['message_recorded', 'goodbye']);
     return { outcome: 'stored', messageId: stored.messageId };
-  }
-
-  #notify(messageId: string): void {
-    try {
-      this.#ctx.onMessageStored?.(messageId);
-    } catch (err) {
-      this.#log.error({ err: (err as Error).message, messageId }, 'deposit: onMessageStored failed');
-    }
   }
 
   async #sayAndLeave(promptIds: string[]): Promise<void> {

@@ -1,24 +1,25 @@
 /**
  * Start-up recovery of deposits interrupted by a crash: every sidecar left in the spool names a message whose
- * audio, up to the crash, is in the WAV next to it. See spool.ts for the file layout.
+ * audio, up to the crash, is in the WAV next to it. See spool.ts for the file layout. The WAV's header sizes are
+ * repaired in place on disk and its bytes stored as they are, through the same path as a live deposit
+ * (store-message.ts: the store enqueues the e-mails and emits 'messageStored').
  */
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../shared/config.js';
 import type { Logger } from '../../shared/log.js';
-import { recoverSpooledWav } from '../../media/index.js';
-import { decodeWav } from '../../shared/audio/wav.js';
+import { isSpoolFormatWav, recoverSpooledWav, spoolWavSamples } from '../../media/index.js';
+import { decodeWav, encodeWav } from '../../shared/audio/wav.js';
 import type { Store } from '../../store/index.js';
 import { DepositSpool, spoolDir } from './spool.js';
 import { OWNER_FILE, type SpoolOwnership } from './spool-owner.js';
-import { samplesToMs, storeDepositedMessage } from './store-message.js';
+import { samplesToMs, storeDepositedMessage, type DepositedAudio } from './store-message.js';
 import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
 
 export interface RecoverSpoolOptions {
   store: Store;
   config: Config;
   logger: Logger;
-  onMessageStored?: (messageId: string) => void;
   /**
    * This node's claim on its spool directory (several nodes on one `storage.dir`, see spool-owner.ts). With it,
    * recovery covers this node's directory, the directories of dead nodes (taken over) and deposits of the old
@@ -115,22 +116,20 @@ async function recoverOne(spool: DepositSpool, hasSidecar: boolean, hasWav: bool
     await spool.remove();
     return undefined;
   }
-  let samples: Int16Array;
+  let audio: DepositedAudio;
   let sidecar;
   try {
     sidecar = await spool.readSidecar();
     await recoverSpooledWav(spool.wavPath);
-    const wav = decodeWav(await readFile(spool.wavPath));
-    if (wav.sampleRate !== SAMPLE_RATE) throw new Error(`spool WAV is ${wav.sampleRate} Hz, ${SAMPLE_RATE} expected`);
-    samples = wav.samples;
+    audio = spooledAudio(await readFile(spool.wavPath), log);
   } catch (err) {
     log.error({ err: (err as Error).message }, 'spool: unreadable deposit deleted');
     await spool.remove();
     return undefined;
   }
-  const durationMs = samplesToMs(samples.length);
+  const durationMs = samplesToMs(audio.samples);
   const flog = log.child({ callId: sidecar.callId, line: sidecar.line });
-  if (samples.length === 0 || durationMs < config.voicemail.minMessageSeconds * 1000) {
+  if (audio.samples === 0 || durationMs < config.voicemail.minMessageSeconds * 1000) {
     flog.info({ durationMs }, 'spool: interrupted deposit too short, discarded');
     await spool.remove();
     return undefined;
@@ -141,21 +140,25 @@ async function recoverOne(spool: DepositSpool, hasSidecar: boolean, hasWav: bool
     await spool.remove();
     return undefined;
   }
-  let id: string;
   try {
-    const result = await storeDepositedMessage(store, line, sidecar, samples, config.retention.maxMessages);
-    id = result.messageId;
+    const result = await storeDepositedMessage(store, line, sidecar, audio, config.retention.maxMessages);
     await spool.remove();
-    flog.info({ durationMs, messageId: id, evicted: result.evicted }, 'spool: interrupted deposit stored');
-    if (result.evictedAtOnce) return undefined;
+    flog.info({ durationMs, messageId: result.messageId, evicted: result.evicted }, 'spool: interrupted deposit stored');
+    return result.evictedAtOnce ? undefined : result.messageId;
   } catch (err) {
     flog.error({ err: (err as Error).message }, 'spool: cannot store an interrupted deposit; kept for the next start');
     return undefined;
   }
-  try {
-    opts.onMessageStored?.(id);
-  } catch (err) {
-    flog.error({ err: (err as Error).message, messageId: id }, 'spool: onMessageStored failed');
-  }
-  return id;
+}
+
+/**
+ * The audio of a repaired spool WAV: its bytes as they are when they are in the stored format (what the spool
+ * writer always writes); anything else that decodes at 8 kHz is converted (logged).
+ */
+function spooledAudio(bytes: Buffer, log: Logger): DepositedAudio {
+  if (isSpoolFormatWav(bytes, SAMPLE_RATE)) return { wav: bytes, samples: spoolWavSamples(bytes).length };
+  const wav = decodeWav(bytes);
+  if (wav.sampleRate !== SAMPLE_RATE) throw new Error(`spool WAV is ${wav.sampleRate} Hz, ${SAMPLE_RATE} expected`);
+  log.warn({ channels: wav.channels }, 'spool: WAV not in the stored format (16-bit mono PCM); converted');
+  return { wav: encodeWav(wav.samples, SAMPLE_RATE), samples: wav.samples.length };
 }

@@ -1,9 +1,10 @@
 /**
- * Turns recorded samples into a stored message: the WAV, the e-mail notifications of the mailbox and the
- * retention limit, in one store transaction. Shared by the live deposit flow and spool recovery.
+ * Turns a recording into a stored message: the spool WAV's bytes as they are, with the party details of the
+ * sidecar. The store adds, in the same transaction, the e-mail jobs the mailbox's settings ask for and applies the
+ * retention limit, then emits 'messageStored' (the mailer wakes up). Shared by the live deposit flow and spool
+ * recovery.
  */
-import { encodeWav } from '../../shared/audio/wav.js';
-import { notificationsFor, type Line, type Store } from '../../store/index.js';
+import type { Line, Store } from '../../store/index.js';
 import type { SpoolSidecar } from './spool.js';
 import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
 
@@ -23,12 +24,18 @@ export interface StoredDeposit {
   evicted: string[];
 }
 
-/** Stores `samples` as a message of `line` with the party details of the sidecar. */
+/** A recording to store: the WAV to keep (8 kHz 16-bit mono, as the spool holds it) and its length in samples. */
+export interface DepositedAudio {
+  wav: Uint8Array;
+  samples: number;
+}
+
+/** Stores `audio` as a message of `line` with the party details of the sidecar. */
 export async function storeDepositedMessage(
   store: Store,
   line: Line,
   meta: Pick<SpoolSidecar, 'caller' | 'callerName' | 'callee' | 'startedAt'>,
-  samples: Int16Array,
+  audio: DepositedAudio,
   maxMessages: number,
 ): Promise<StoredDeposit> {
   const result = await store.messages.create(
@@ -37,11 +44,11 @@ export async function storeDepositedMessage(
       caller: meta.caller ?? ANONYMOUS_CALLER,
       callee: meta.callee,
       callerName: meta.callerName ? meta.callerName.slice(0, 256) : null,
-      durationMs: samplesToMs(samples.length),
-      wav: encodeWav(samples, SAMPLE_RATE),
+      durationMs: samplesToMs(audio.samples),
+      wav: audio.wav,
       creationDatetime: meta.startedAt,
     },
-    { notifications: notificationsFor(line.settings), maxMessages },
+    { maxMessages },
   );
   const id = result.message.id;
   return { messageId: id, evictedAtOnce: result.evicted.includes(id), evicted: result.evicted.filter((e) => e !== id) };

@@ -7,7 +7,6 @@ import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { MenuAction } from '../../shared/dialin-keys.js';
 import { beep } from '../../media/tones.js';
-import { encodeWav } from '../../shared/audio/wav.js';
 import type { GreetingKind } from '../../store/index.js';
 import type { MailboxSession } from './mailbox-session.js';
 
@@ -98,7 +97,7 @@ export class MailboxOptionsMenu {
         if (result.end !== 'hangup') await voice.say(['message_too_short']);
         return false;
       }
-      await store.greetings.put(line.number, kind, { wav: encodeWav(result.samples), durationMs: Math.round(result.durationMs) });
+      await store.greetings.put(line.number, kind, { wav: result.wav, durationMs: Math.round(result.durationMs) });
       logger.info({ line: line.number, kind, durationMs: result.durationMs, end: result.end }, 'dial-in: greeting recorded');
       if (result.end !== 'hangup') await voice.say([saved]);
       return true;

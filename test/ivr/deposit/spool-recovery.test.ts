@@ -57,13 +57,18 @@ describe('recoverSpooledMessages', () => {
     const audio = multiTone([500], 2500);
     const spool = await crashedSpool('crash-1@host', audio);
     const notified: string[] = [];
-    const ids = await recoverSpooledMessages({ store, config: config(), logger, onMessageStored: (id) => notified.push(id) });
+    const onStored = (id: string): void => void notified.push(id);
+    store.events.on('messageStored', onStored);
+    const ids = await recoverSpooledMessages({ store, config: config(), logger }).finally(() => store.events.off('messageStored', onStored));
     expect(ids).toHaveLength(1);
     expect(notified).toEqual(ids);
     const message = await store.messages.get(ids[0]!);
     expect(message).toMatchObject({ line: LINE, caller: '+33611223344', callerName: 'Alice', callee: LINE, durationMs: 2500, creationDatetime: 1_700_000_000_000 });
-    const stored = decodeWav(await store.messages.getAudio(ids[0]!));
+    const storedBytes = await store.messages.getAudio(ids[0]!);
+    const stored = decodeWav(storedBytes);
     expect(stored.samples).toEqual(audio);
+    // No round trip: the stored audio is the spool file itself, its sizes repaired, its torn half-sample dropped.
+    expect(storedBytes.equals(Buffer.concat([wavHeader(audio.byteLength), Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength)]))).toBe(true);
     expect(existsSync(spool.wavPath)).toBe(false);
     expect(existsSync(spool.sidecarPath)).toBe(false);
     const outbox = await store.outbox.listForMessage(ids[0]!);
