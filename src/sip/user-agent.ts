@@ -367,15 +367,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
       this.logger.warn({ callId: dialog.callId, err: (err as Error).message, uri: nextHopUri }, `cannot resolve where to send ${method}`);
       return null;
     }
-    return new Promise((resolve) => {
-      this.#layer.sendRequest(request, dest, {
-        onResponse: (res: SipResponse) => {
-          if (res.status >= 200) resolve(res);
-        },
-        onTimeout: () => resolve(null),
-        onTransportError: () => resolve(null),
-      });
-    });
+    return this.#finalResponse(request, dest);
   }
 
   /**
@@ -404,6 +396,11 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
     h.append('User-Agent', this.#opts.serverName ?? 'repondeur');
     if (extra.body) h.append('Content-Type', extra.body.contentType);
     const request = createRequest(method, targetUri, h, extra.body?.data ?? Buffer.alloc(0));
+    return this.#finalResponse(request, dest);
+  }
+
+  /** Sends `request` in a client transaction; resolves with its final response, or null (time-out, transport error). */
+  #finalResponse(request: SipRequest, dest: Peer): Promise<SipResponse | null> {
     return new Promise((resolve) => {
       this.#layer.sendRequest(request, dest, {
         onResponse: (res: SipResponse) => {
