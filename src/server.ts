@@ -119,7 +119,8 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
     ua: sip,
     logger,
     accountHost: mwiAccountHost,
-    coalesceMs: config.mwi.coalesceMs ?? 100,
+    coalesceMs: config.mwi.coalesceMs,
+    clock,
     contacts: (line) => store.mwiContacts.list(line),
     counts: (line) => store.messages.countByDir(line),
   });

@@ -4,6 +4,7 @@
  * NOTIFY (`Event: message-summary`, an RFC 3842 body) at start and after every change of the line's mailbox.
  * Failures (no answer, an error response, an unresolvable host) are logged and counted, never thrown.
  */
+import { systemClock, type Clock, type Timer } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
 import type { SipResponse } from '../sip/message.js';
 import type { Folder } from '../store/schema.js';
@@ -32,6 +33,8 @@ export interface UnsolicitedMwiDeps {
   accountHost: string;
   /** Changes of one line within this many ms are sent as one NOTIFY. */
   coalesceMs: number;
+  /** Runs the coalescing timer (the user agent's clock; a ManualClock in tests). */
+  clock?: Clock;
 }
 
 interface LineState {
@@ -42,7 +45,7 @@ interface LineState {
 export class UnsolicitedMwi {
   readonly #deps: UnsolicitedMwiDeps;
   readonly #lines = new Map<string, LineState>();
-  readonly #pending = new Map<string, NodeJS.Timeout>();
+  readonly #pending = new Map<string, Timer>();
   #closed = false;
 
   constructor(deps: UnsolicitedMwiDeps) {
@@ -64,18 +67,17 @@ export class UnsolicitedMwi {
   /** The counts of `line` changed (or its contacts did): its contacts get a NOTIFY, once per burst. */
   mailboxChanged(line: string): void {
     if (this.#closed || this.#pending.has(line)) return;
-    const t = setTimeout(() => {
+    const t = (this.#deps.clock ?? systemClock).setTimer(this.#deps.coalesceMs, () => {
       this.#pending.delete(line);
       this.#announce(line);
-    }, this.#deps.coalesceMs);
-    t.unref?.();
+    });
     this.#pending.set(line, t);
   }
 
   /** Stops announcing; waits for the NOTIFYs in flight. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const t of this.#pending.values()) clearTimeout(t);
+    for (const t of this.#pending.values()) t.cancel();
     this.#pending.clear();
     await Promise.all([...this.#lines.values()].map((s) => s.sending));
   }

@@ -103,17 +103,6 @@ export function sayFolderName(folder: string): string[] {
   return [id];
 }
 
-/**
- * The folder selection menu assembled from words, digit = position in `folders`:
- * "Pour le dossier travail, appuyez sur deux …". The catalogue's `folder_menu` prompt says the
- * same for the default {@link MAILBOX_FOLDERS} in one recording.
- */
-export function sayFolderMenu(language: SpeechLanguage, folders: readonly MailboxFolder[] = MAILBOX_FOLDERS): string[] {
-  assertLanguage(language);
-  if (folders.length > 10) throw new RangeError(`a folder menu offers at most 10 folders (one per digit), got ${folders.length}`);
-  return folders.flatMap((folder, digit) => ['for_folder', ...sayFolderName(folder), 'press', `number_${digit}`]);
-}
-
 /** "Message numéro trois". */
 export function sayMessageNumber(n: number, language: SpeechLanguage): string[] {
   return ['message_number', ...sayNumber(n, language)];

@@ -10,7 +10,6 @@ import {
   sayDuration,
   sayEnvelope,
   sayFolderCount,
-  sayFolderMenu,
   sayFolderName,
   sayMessageCount,
   sayMessageNumber,
@@ -18,6 +17,7 @@ import {
   type SpeechLanguage,
 } from '../../../src/ivr/prompts/speech.js';
 import { CATALOGUE, PROMPTS_DIR } from './render.js';
+import { FOLDER_MENU } from '../../../src/ivr/dialin/menus.js';
 
 const LANGUAGES: SpeechLanguage[] = ['fr', 'en'];
 
@@ -47,7 +47,8 @@ function producedIds(language: SpeechLanguage): Set<string> {
   for (let s = 0; s <= 4000; s += 7) add(sayDuration(s, language));
   add(sayEnvelope({ receivedAt: start, caller: '+33612345678', durationSeconds: 61 }, language));
   add(sayEnvelope({ receivedAt: start, caller: null, durationSeconds: 0 }, language));
-  add(sayFolderMenu(language));
+  // The folder menu as built from words when its keys are changed (menus.ts): its phrases, 'press', the key names.
+  for (const item of Object.values(FOLDER_MENU.items)) add([...(item.announce ?? []), 'press']);
   for (const folder of MAILBOX_FOLDERS) {
     add(sayFolderName(folder));
     for (const count of [0, 1, 2]) add(sayFolderCount(count, folder, language));

@@ -4,7 +4,6 @@ import {
   sayDuration,
   sayEnvelope,
   sayFolderCount,
-  sayFolderMenu,
   sayFolderName,
   sayMessageCount,
   sayMessageNumber,
@@ -145,13 +144,6 @@ describe('folders', () => {
     expect(render(sayFolderName('INBOX'), 'fr')).toBe('nouveaux messages');
     expect(() => sayFolderName('Cust1')).toThrow(/unknown mailbox folder "Cust1"/);
     expect(() => sayFolderName('constructor')).toThrow(/unknown mailbox folder/);
-  });
-
-  test('assembled folder menu: digit = position', () => {
-    expect(render(sayFolderMenu('fr', ['inbox', 'work']), 'fr')).toBe(
-      'Pour le dossier nouveaux messages appuyez sur zéro Pour le dossier travail appuyez sur un',
-    );
-    expect(sayFolderMenu('en').filter((id) => id === 'for_folder')).toHaveLength(6);
   });
 
   test('folder count', () => {
