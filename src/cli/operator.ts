@@ -31,7 +31,7 @@ export const OPERATOR_USAGE = `usage:
   repondeur messages export --line <number> --id <id> [--format ${AUDIO_FORMATS.join('|')}] [--out file]
   repondeur auth failures [--line <number>] [--json]
   repondeur ovh credential --line <number> [--app <applicationKey>] [--json]
-  repondeur ovh revoke <consumerKey>
+  repondeur ovh revoke [--] <consumerKey>            (-- before a key that starts with "-")
   repondeur outbox list [--status pending|failed|sent] [--line <number>] [--json]
   repondeur outbox retry <job id> | --all          (failed or waiting notifications: due now)
   repondeur retention log [--line <number>] [--json]

@@ -8,6 +8,7 @@ import type { Config } from '../../../src/shared/config.js';
 import { openStore, type Store } from '../../../src/store/index.js';
 import { ENGINES, PG_URL, TestDatabase, freshLine, testConfig } from '../harness.js';
 import { signedRequest, startOvhTlsFront, TEST_APP, type OvhTlsFront } from './ovh-harness.js';
+import { alphanumericToken } from '../../../src/api/routes/ovh/credentials.js';
 
 /** Runs an operator command, capturing what it writes. */
 async function cli(config: Config, ...argv: string[]) {
@@ -83,7 +84,7 @@ describe.each(ENGINES)('OVH consumer keys on %s', (engine) => {
     await store!.lines.create({ number: line, pin: '2468', routing: 'voicemail' });
     const { out } = await cli(config, 'ovh', 'credential', '--line', line);
     const consumerKey = out.trim();
-    expect(consumerKey).toMatch(/^[\w-]{32}$/);
+    expect(consumerKey).toMatch(/^[A-Za-z0-9]{32}$/);
     const api = front.client(consumerKey);
     expect(await api.requestPromised('GET', `/telephony/x/voicemail/00${line.slice(1)}/settings/routing`)).toBe('voicemail');
     expect((await signedRequest(front.port, 'POST', '/1.0/auth/logout', consumerKey, Math.round(Date.now() / 1000))).status).toBe(200);
@@ -97,4 +98,28 @@ describe.each(ENGINES)('OVH consumer keys on %s', (engine) => {
     const none = { ...config, api: { ...config.api, ovhApplications: [] } };
     expect(await cli(none, 'ovh', 'credential', '--line', line)).toMatchObject({ code: 2, err: expect.stringContaining('no OVH application configured') });
   }, 60_000);
+});
+
+describe('consumer keys on the command line', () => {
+  test('keys are 32 characters of [A-Za-z0-9], as OVH issues them: none reads as an option (a base64url key began with "-" one time in 64)', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 4000; i++) {
+      const key = alphanumericToken(32);
+      expect(key).toMatch(/^[A-Za-z0-9]{32}$/);
+      for (const c of key) seen.add(c);
+    }
+    expect(seen.size).toBe(62);
+  });
+
+  test('`ovh revoke -- <key>` takes a key that starts with "-" as the key, not as an option', async () => {
+    const db = new TestDatabase('sqlite');
+    try {
+      await (await db.open()).close();
+      const config = testConfig(db.url);
+      expect(await cli(config, 'ovh', 'revoke', '-AbC')).toMatchObject({ code: 2 });
+      expect(await cli(config, 'ovh', 'revoke', '--', '-AbC')).toMatchObject({ code: 1, err: expect.stringContaining('no such consumer key') });
+    } finally {
+      await db.cleanup();
+    }
+  });
 });

@@ -63,7 +63,7 @@ export class OvhCredentialRegistry {
   /** POST /auth/credential: a new consumer key, pending until the subscriber validates it. */
   async request(applicationKey: string): Promise<{ consumerKey: string; validationToken: string }> {
     this.application(applicationKey);
-    const consumerKey = randomBytes(24).toString('base64url').slice(0, 32);
+    const consumerKey = alphanumericToken(32);
     const validationToken = randomBytes(24).toString('base64url');
     await this.#keys.insertPending({
       keyHash: sha256(consumerKey),
@@ -125,6 +125,23 @@ export class OvhCredentialRegistry {
     if (!sameText(expected, signature)) throw new ApiError(400, 'Invalid signature', {}, { code: 'ovh_invalid_signature' });
     return { applicationKey: app.key, line: record.line };
   }
+}
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * `length` random characters of [A-Za-z0-9], as OVH's own consumer keys are: no '-' or '_', so a key never reads as
+ * an option when pasted on a command line (`repondeur ovh revoke <key>`). Rejection sampling keeps it uniform:
+ * bytes ≥ 248 (4 × 62) are drawn again.
+ */
+export function alphanumericToken(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length)) {
+      if (byte < 248 && out.length < length) out += ALPHANUMERIC[byte % 62];
+    }
+  }
+  return out;
 }
 
 /** An unguessable token for a download URL (telephony.PcsFile.url). */
