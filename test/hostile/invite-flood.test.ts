@@ -9,9 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { systemPromptIds, GREETING_GAP_MS } from '../../src/ivr/deposit/index.js';
-import { BUILTIN_PROMPT_DIR, PromptCatalog } from '../../src/ivr/prompts/catalog.js';
 import { startServerProcess, rtpBlock, type ServerProcess } from '../helpers/server-process.js';
+import { demoGreetingWaitMs } from '../helpers/greeting-wait.js';
 import { describeSipp, runSipp, scenarioPath, type SippResult } from '../helpers/sipp.js';
 
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
@@ -23,9 +22,7 @@ let server: ServerProcess;
 let greetingWaitMs = 0;
 
 beforeAll(async () => {
-  const prompts = await PromptCatalog.load(BUILTIN_PROMPT_DIR);
-  const ids = systemPromptIds({ source: 'system' }, { language: 'fr', spokenNumber: '0912345678', busy: false, doNotRecord: false });
-  greetingWaitMs = Math.ceil(prompts.durationMs('fr', ids, GREETING_GAP_MS)) + 300 + 1200;
+  greetingWaitMs = await demoGreetingWaitMs();
   const { rtpMin } = rtpBlock();
   server = await startServerProcess({
     // 30 RTP sessions: fewer than the flood, more than the flooder's share plus the deposits.

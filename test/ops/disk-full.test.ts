@@ -8,11 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { systemPromptIds, GREETING_GAP_MS } from '../../src/ivr/deposit/index.js';
-import { BUILTIN_PROMPT_DIR, PromptCatalog } from '../../src/ivr/prompts/catalog.js';
 import { decodeWav } from '../../src/shared/audio/wav.js';
 import { openStore } from '../../src/store/index.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { demoGreetingWaitMs } from '../helpers/greeting-wait.js';
 import { describeSipp, runSipp, scenarioPath } from '../helpers/sipp.js';
 import { findExactly, pcapAudio, readPcap } from '../ivr/deposit/audio.js';
 
@@ -32,9 +31,7 @@ beforeAll(async () => {
   } catch (err) {
     throw new Error(`this test needs root to mount a 64 KiB tmpfs as the spool disk: ${(err as Error).message}`);
   }
-  const prompts = await PromptCatalog.load(BUILTIN_PROMPT_DIR);
-  const ids = systemPromptIds({ source: 'system' }, { language: 'fr', spokenNumber: '0912345678', busy: false, doNotRecord: false });
-  greetingWaitMs = Math.ceil(prompts.durationMs('fr', ids, GREETING_GAP_MS)) + 300 + 1200;
+  greetingWaitMs = await demoGreetingWaitMs();
 });
 
 afterAll(async () => {

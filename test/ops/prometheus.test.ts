@@ -4,9 +4,8 @@
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { systemPromptIds, GREETING_GAP_MS } from '../../src/ivr/deposit/index.js';
-import { BUILTIN_PROMPT_DIR, PromptCatalog } from '../../src/ivr/prompts/catalog.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { demoGreetingWaitMs } from '../helpers/greeting-wait.js';
 import { describeSipp, runSipp, scenarioPath } from '../helpers/sipp.js';
 
 const TOKEN = 'metrics-test-token';
@@ -14,9 +13,7 @@ let proc: ServerProcess;
 let greetingWaitMs = 0;
 
 beforeAll(async () => {
-  const prompts = await PromptCatalog.load(BUILTIN_PROMPT_DIR);
-  const ids = systemPromptIds({ source: 'system' }, { language: 'fr', spokenNumber: '0912345678', busy: false, doNotRecord: false });
-  greetingWaitMs = Math.ceil(prompts.durationMs('fr', ids, GREETING_GAP_MS)) + 300 + 1200;
+  greetingWaitMs = await demoGreetingWaitMs();
   proc = await startServerProcess({ REPONDEUR_API_OPERATOR_TOKEN: TOKEN });
 });
 afterAll(async () => proc?.stop());
