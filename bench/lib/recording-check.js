@@ -242,6 +242,26 @@ function checkRecordingTail(samples, frames) {
 }
 
 /**
+ * For load-deposit.xml (the caller waits out the greeting and beep with a fixed pause, then plays the pcap `plays`
+ * times and ends with "#"): the recording starts at the beep, so on a loaded machine, where the server's greeting
+ * ends later than the caller's pause, the first frames of the first play were sent before the beep and are rightly
+ * not recorded. Complete means what checkRecordingTail says (one contiguous run of frames ending with the last, no
+ * frame missing and no silence inserted inside, only silence around) and that at most the first play was cut:
+ * every later play is whole. `lateStartFrames` is how many frames of the first play were sent before the beep.
+ * @param {Int16Array} samples  the stored recording
+ * @param {Int16Array[]} frames  expectedFrames(pcap, plays)
+ * @param {number} plays
+ * @returns {ReturnType<typeof checkRecordingTail> & { lateStartFrames: number, wholePlays: number }}
+ */
+function checkDeposit(samples, frames, plays) {
+  const tail = checkRecordingTail(samples, frames);
+  const perPlay = frames.length / plays;
+  const wholePlays = Math.floor(tail.kept / perPlay);
+  const lateStartFrames = tail.firstFrame;
+  return { ...tail, lateStartFrames, wholePlays, complete: tail.complete && lateStartFrames < perPlay };
+}
+
+/**
  * Every stored message of a répondeur SQLite database, with its decoded samples.
  * @param {string} dbPath
  * @returns {{ id: string, line: string, durationMs: number, samples: Int16Array }[]}
@@ -259,4 +279,4 @@ function storedMessages(dbPath) {
   }
 }
 
-module.exports = { readPcapRtp, expectedFrames, wavSamples, checkRecording, checkRecordingTail, storedMessages };
+module.exports = { readPcapRtp, expectedFrames, wavSamples, checkRecording, checkRecordingTail, checkDeposit, storedMessages };

@@ -1,8 +1,11 @@
 /**
  * Load in CI (issue 7): 300 complete deposits, 100 at a time, against a real `repondeur serve` process, spread
  * over four mailboxes by four SIPp processes (each with its own -mp: NOTES.md). Every call must succeed and every
- * stored WAV must hold the three plays of g711a.pcap sample for sample — no missing frame — with nothing but
- * silence around them. No timing is asserted: the figures belong to `npm run bench` (BENCHMARKS.md).
+ * stored WAV must hold the three plays of g711a.pcap sample for sample — no missing frame, no silence inserted —
+ * with nothing but silence around them. SIPp waits out the greeting with a fixed pause, so on a loaded machine the
+ * server's beep may come after SIPp has begun the first play: those first frames were sent before the beep and are
+ * rightly not recorded (what a caller says over the greeting is not kept), so the first play may be cut at its start;
+ * the second and third must be whole (checkDeposit). No timing is asserted: the figures belong to `npm run bench`.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
@@ -11,12 +14,13 @@ import { join } from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { describeSipp, runSipp, type SippResult } from '../helpers/sipp.js';
-import { checkRecording, expectedFrames, storedMessages } from '../../bench/lib/recording-check.js';
+import { checkDeposit, expectedFrames, storedMessages } from '../../bench/lib/recording-check.js';
 
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
 const MAILBOXES = ['+33912345001', '+33912345002', '+33912345003', '+33912345004'];
 const CALLS_PER_MAILBOX = 75;
 const CONCURRENT_PER_MAILBOX = 25;
+const PLAYS = 3;
 
 let server: ServerProcess;
 let dir: string;
@@ -66,17 +70,17 @@ describe('load: 100 concurrent deposits, 300 calls', () => {
     expect(serverErrors).toEqual([]);
   }, 240_000);
 
-  test('every stored message holds the three plays of g711a.pcap, every frame, only silence around', () => {
-    const frames = expectedFrames(PCAP, 3);
+  test('every stored message holds the plays of g711a.pcap from the beep on, every frame, only silence around', () => {
+    const frames = expectedFrames(PCAP, PLAYS);
     const messages = storedMessages(join(dir, 'repondeur.db'));
     const perLine = new Map<string, number>();
     for (const m of messages) perLine.set(m.line, (perLine.get(m.line) ?? 0) + 1);
     expect(Object.fromEntries(perLine)).toEqual(Object.fromEntries(MAILBOXES.map((l) => [l, CALLS_PER_MAILBOX])));
 
     const incomplete = messages
-      .map((m) => ({ id: m.id, line: m.line, samples: m.samples.length, ...checkRecording(m.samples, frames) }))
+      .map((m) => ({ id: m.id, line: m.line, samples: m.samples.length, ...checkDeposit(m.samples, frames, PLAYS) }))
       .filter((c) => !c.complete);
-    // On failure this lists which messages lost what, e.g. { missing: 3, strayNonZero: 0 }.
+    // On failure this lists which messages lost what, e.g. { missing: 3, gapSamples: 0, lateStartFrames: 0 }.
     expect(incomplete).toEqual([]);
     expect(messages.length).toBe(MAILBOXES.length * CALLS_PER_MAILBOX);
   });
