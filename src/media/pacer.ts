@@ -90,6 +90,11 @@ export interface PacingSchedulerOptions {
 
 export class PacingScheduler {
   readonly stats = new PacingStats();
+  /**
+   * Wake-ups so far. A job may run several frames in one wake-up (catching up after a stall), and node:dgram hands
+   * a datagram to the kernel only on the next tick: a job that reuses send buffers counts its sends per wake-up.
+   */
+  wakes = 0;
   readonly #heap: PacedJob[] = [];
   readonly #coalesceMs: number;
   readonly #now: () => number;
@@ -138,6 +143,7 @@ export class PacingScheduler {
   }
 
   #wake = (): void => {
+    this.wakes++;
     this.#timer = null;
     this.#timerAt = Infinity;
     const heap = this.#heap;

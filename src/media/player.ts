@@ -100,6 +100,9 @@ export class PromptPlayer implements PacedJob {
   #ring: Buffer | null = null;
   #ringStride = 0;
   #ringNext = 0;
+  /** Scheduler wake-up of the last frame sent, and frames sent in it. */
+  #sendWake = -1;
+  #sentThisWake = 0;
 
   constructor(sink: RtpDatagramSink, scheduler: PacingScheduler) {
     this.#sink = sink;
@@ -212,7 +215,7 @@ export class PromptPlayer implements PacedJob {
       if (prompt.frame >= prompt.frames) this.#end(prompt, 'completed');
     } else if (this.#fill && this.#silence !== null && !this.#held) {
       const silence = this.#silence;
-      this.#send(silence.nextDatagram(this.#sink.pendingSends?.() ?? 0), silence.payloadType, silence.samplesPerFrame);
+      this.#send(silence.nextDatagram(this.#inFlight()), silence.payloadType, silence.samplesPerFrame);
       this.silencePacketsSent++;
       ptimeMs = silence.ptimeMs;
       this.#lastWasPrompt = false;
@@ -238,7 +241,7 @@ export class PromptPlayer implements PacedJob {
       this.#ringNext = 0;
     }
     let datagram: Buffer;
-    if ((this.#sink.pendingSends?.() ?? 0) >= PROMPT_RING_SIZE - 1) datagram = Buffer.allocUnsafe(stride);
+    if (this.#inFlight() >= PROMPT_RING_SIZE - 1) datagram = Buffer.allocUnsafe(stride);
     else {
       const at = this.#ringNext * stride;
       datagram = this.#ring.subarray(at, at + stride);
@@ -261,6 +264,21 @@ export class PromptPlayer implements PacedJob {
     return datagram;
   }
 
+  /**
+   * Datagrams handed to the socket whose bytes may not have been read yet: those sent earlier in this wake-up
+   * (node:dgram resolves the address and sends on the next tick, so a catch-up burst of several frames is all still
+   * in hand when the job returns) plus those libuv has queued (kernel buffer full). A ring slot is rewritten only
+   * when fewer than its depth − 1 are in flight; otherwise the frame gets a fresh buffer.
+   */
+  #inFlight(): number {
+    const wake = this.#scheduler.wakes;
+    if (wake !== this.#sendWake) {
+      this.#sendWake = wake;
+      this.#sentThisWake = 0;
+    }
+    return this.#sentThisWake + (this.#sink.pendingSends?.() ?? 0);
+  }
+
   /** A prompt is queued, or pauses are filled and sending is allowed. */
   #hasWork(): boolean {
     return this.#queue.length > 0 || (this.#fill && this.#silence !== null && !this.#held);
@@ -270,6 +288,7 @@ export class PromptPlayer implements PacedJob {
     if (!this.#held) {
       writeRtpHeader(datagram, 0, this.#marker, payloadType, this.#seq, this.#timestamp, this.ssrc);
       if (this.#sink.sendDatagram(datagram)) {
+        this.#sentThisWake++;
         this.#seq = (this.#seq + 1) & 0xffff;
         this.#marker = false;
         this.packetsSent++;

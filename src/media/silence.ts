@@ -3,10 +3,11 @@ import { RTP_HEADER_BYTES } from './rtp-packet.js';
 import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
 /**
- * Datagrams in the ring. A datagram handed to the socket is normally sent at once, but when the kernel buffer is
- * full libuv queues it and keeps a reference to its bytes until it goes out: a slot is only rewritten when fewer
- * than RING_SIZE − 1 sends are pending (the queue is FIFO, so the oldest slot is then out); otherwise the packet
- * gets a fresh buffer (rare: a stalled peer or a loaded host).
+ * Datagrams in the ring. node:dgram reads a datagram's bytes on the next tick (after resolving the address), and
+ * when the kernel buffer is full libuv queues it and keeps a reference to its bytes until it goes out: a slot is
+ * only rewritten when fewer than RING_SIZE − 1 sends are in flight (the player counts those of the current pacer
+ * wake-up plus those libuv queued; both are FIFO, so the oldest slot is then out); otherwise the packet gets a
+ * fresh buffer (a catch-up burst after a stall, a stalled peer or a loaded host).
  */
 const RING_SIZE = 8;
 /** Comfort-noise level sent when none is given: −70 dBov, far below any speech, like a quiet line. */
@@ -85,13 +86,13 @@ export class SilencePacketSource {
   }
 
   /**
-   * The next datagram: payload in place, header to be written at offset 0 by the caller. `pendingSends` is the
-   * socket's count of sends not yet completed; past the ring's depth a copy is returned instead of a slot that may
-   * still be queued.
+   * The next datagram: payload in place, header to be written at offset 0 by the caller. `inFlight` is the count of
+   * datagrams handed to the socket and not yet read by it; past the ring's depth a copy is returned instead of a
+   * slot that may still be in flight.
    */
-  nextDatagram(pendingSends = 0): Uint8Array {
+  nextDatagram(inFlight = 0): Uint8Array {
     const datagram = this.#ring[this.#next]!;
-    if (pendingSends >= RING_SIZE - 1) return new Uint8Array(datagram);
+    if (inFlight >= RING_SIZE - 1) return new Uint8Array(datagram);
     this.#next = (this.#next + 1) % RING_SIZE;
     return datagram;
   }

@@ -164,6 +164,50 @@ describe('RtpSession', () => {
     expect(await session.play([new Int16Array(0)])).toBe('completed'); // nothing to send
   });
 
+  test('player: a catch-up burst after a stall sends every frame once, with its own audio (no ring slot reused in flight)', async () => {
+    // A clock the test moves by hand: time jumps 600 ms (a stalled loop) and the pacer then wakes once, so the
+    // player runs 30 frames in one wake-up. node:dgram reads each datagram's bytes only on the next tick.
+    let now = 0;
+    let wake: (() => void) | null = null;
+    const clock = { now: () => now, wallNow: () => now, setTimer: (_ms: number, fn: () => void) => ((wake = fn), { cancel: () => void (wake = null) }) };
+    const ports = new RtpPortAllocator(nextBase, (nextBase += 100) - 1);
+    const session = await RtpSession.open(ports, { host: '127.0.0.1' }, { scheduler: new PacingScheduler({ clock }) });
+    cleanup.push(() => session.close());
+    const peer = await udp();
+    const got = collect(peer);
+    session.setRemote('127.0.0.1', peer.address().port);
+    session.configure({ codec: 'PCMU', payloadType: 0, ptimeMs: 20 });
+    // 40 frames, each of its own level, so that a frame sent with another's bytes is seen.
+    const pcm = Int16Array.from({ length: 40 * 160 }, (_, i) => 200 * (1 + Math.floor(i / 160)) * (i % 2 ? 1 : -1));
+    const played = session.play(pcm);
+    // One wake-up per macrotask, as timers fire: the sends of one wake-up go out before the next.
+    const fire = async (): Promise<void> => {
+      const fn = wake;
+      wake = null;
+      fn?.();
+      await new Promise((r) => setImmediate(r));
+    };
+    await fire(); // frame 0 at t = 0
+    now = 600;
+    await fire(); // frames 1…30 in one wake-up
+    for (let t = 620; t <= 800; t += 20) {
+      now = t;
+      await fire();
+    }
+    expect(await played).toBe('completed');
+    // The silence that fills pauses comes from a ring too: 20 frames of it in one wake-up after another stall.
+    session.fillPauses(true);
+    await fire();
+    now += 400;
+    await fire();
+    session.fillPauses(false);
+    await until('the 61 frames at the peer', () => got.length >= 61);
+    expect(got.map((p) => (p.seq - got[0]!.seq) & 0xffff)).toEqual(Array.from({ length: 61 }, (_, i) => i));
+    const expected = Buffer.from(encodeG711('PCMU', pcm));
+    for (let k = 0; k < 40; k++) expect(got[k]!.payload.equals(expected.subarray(k * 160, (k + 1) * 160))).toBe(true);
+    expect(got.slice(40).every((p) => p.payload.length === 160 && p.payload.every((b) => b === 0xff))).toBe(true);
+  });
+
   test('player stops on abort and resolves "aborted"; queued prompts play in order', async () => {
     const scheduler = new PacingScheduler();
     const ports = new RtpPortAllocator(nextBase, (nextBase += 100) - 1);
