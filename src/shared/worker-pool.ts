@@ -72,8 +72,9 @@ require(require('node:worker_threads').workerData.__script);
 
 /**
  * A small pool of worker threads running one script, with a bounded queue, so CPU-heavy jobs (audio decoding,
- * encoding) never run on the SIP/RTP event loop. The script answers `{ id, input }` messages with
- * `{ id, value }` or `{ id, error: { name, message } }` (see {@link serveWorkerTasks}). Workers are started
+ * encoding) never run on the SIP/RTP event loop. The script first posts `{ ready: true }` once loaded (a job's time
+ * limit starts then), then answers `{ id, input }` messages with `{ id, value }` or `{ id, error: { name, message } }`
+ * (both done by {@link serveWorkerTasks}). Workers are started
  * on first use, replaced when they die, and do not keep the process alive.
  */
 export class WorkerPool<In, Out> {
@@ -85,6 +86,8 @@ export class WorkerPool<In, Out> {
   readonly #idle: Worker[] = [];
   readonly #busy = new Map<Worker, Task>();
   readonly #queue: Task[] = [];
+  /** Workers whose script has loaded (their first message, `{ ready: true }`, came). */
+  readonly #ready = new WeakSet<Worker>();
   #started = 0;
   #nextId = 1;
   #closed = false;
@@ -140,17 +143,22 @@ export class WorkerPool<In, Out> {
       const task = this.#queue.shift()!;
       this.#busy.set(worker, task);
       worker.ref();
-      if (this.#timeoutMs !== undefined) {
-        task.timer = setTimeout(() => {
-          if (this.#busy.get(worker) !== task) return;
-          this.#busy.delete(worker);
-          task.reject(new WorkerTimeoutError(`the job took longer than ${this.#timeoutMs} ms`));
-          void worker.terminate(); // its 'exit' replaces it
-        }, this.#timeoutMs);
-        task.timer.unref();
-      }
+      // The time limit is the job's: a fresh worker's start-up (loading its script, seconds on a loaded machine
+      // or with the .ts twin) does not count; its clock starts when the worker says it is ready.
+      if (this.#ready.has(worker)) this.#armTimeout(worker, task);
       worker.postMessage({ id: task.id, input: task.input }, task.transfer);
     }
+  }
+
+  #armTimeout(worker: Worker, task: Task): void {
+    if (this.#timeoutMs === undefined) return;
+    task.timer = setTimeout(() => {
+      if (this.#busy.get(worker) !== task) return;
+      this.#busy.delete(worker);
+      task.reject(new WorkerTimeoutError(`the job took longer than ${this.#timeoutMs} ms`));
+      void worker.terminate(); // its 'exit' replaces it
+    }, this.#timeoutMs);
+    task.timer.unref();
   }
 
   #spawn(): Worker {
@@ -160,8 +168,13 @@ export class WorkerPool<In, Out> {
         ? new Worker(this.#script, { resourceLimits: this.#resourceLimits })
         : new Worker(TS_BOOTSTRAP, { eval: true, workerData: { __script: ts }, resourceLimits: this.#resourceLimits });
     this.#started++;
-    worker.on('message', (message: { id: number; value?: unknown; error?: { name: string; message: string } }) => {
+    worker.on('message', (message: { id: number; ready?: true; value?: unknown; error?: { name: string; message: string } }) => {
       const task = this.#busy.get(worker);
+      if (message.ready === true) {
+        this.#ready.add(worker);
+        if (task !== undefined) this.#armTimeout(worker, task);
+        return;
+      }
       if (task === undefined || task.id !== message.id) return;
       this.#busy.delete(worker);
       clearTimeout(task.timer);
@@ -198,6 +211,8 @@ export function serveWorkerTasks<In, Out>(
   port: import('node:worker_threads').MessagePort,
   handler: (input: In) => Promise<{ value: Out; transfer?: ArrayBuffer[] }>,
 ): void {
+  // The pool starts a job's time limit on this: the script has loaded.
+  port.postMessage({ ready: true });
   port.on('message', async ({ id, input }: { id: number; input: In }) => {
     try {
       const { value, transfer } = await handler(input);

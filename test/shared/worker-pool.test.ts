@@ -15,6 +15,16 @@ describe('WorkerPool limits', () => {
     }
   });
 
+  it("counts a job's time limit from the worker's start, not the start-up of a fresh worker", async () => {
+    const slow = join(__dirname, 'pool-slow-start-worker.js'); // absent: its .ts twin is run
+    const pool = new WorkerPool<string, string>({ script: slow, size: 1, maxQueue: 2, timeoutMs: 1_000 });
+    try {
+      await expect(pool.run('first')).resolves.toBe('echo:first');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('replaces a worker that exits under a job, rejecting that job with WorkerLostError', async () => {
     const pool = new WorkerPool<string, string>({ script, size: 1, maxQueue: 2 });
     try {
