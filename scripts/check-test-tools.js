@@ -13,6 +13,7 @@ const TOOLS = [
   { bin: 'sox', pkg: 'sox', why: 'making test audio' },
   { bin: 'chromium', pkg: 'chromium', why: 'web manager tests in headless Chromium' },
   { bin: 'baresip', pkg: 'baresip-core', why: 'interoperability test with a real softphone' },
+  { bin: 'strace', pkg: 'strace', why: 'slowing baresip down at every send in the MWI start-up test (test/interop/baresip-mwi.test.ts)' },
   { bin: 'linphonec', pkg: 'linphone-cli', why: 'interoperability test with linphone (long message, RFC 4733 dial-in)' },
   { bin: 'kamailio', pkg: 'kamailio', why: 'two nodes behind a SIP proxy (test/cluster/kamailio.test.ts)' },
 ];

@@ -1,17 +1,15 @@
 /**
  * The UAS core (RFC 3261 §8.2, §12, §13.3, §15): takes requests from the transaction layer, validates them,
  * routes in-dialog requests to their dialog, answers OPTIONS / CANCEL / unknown methods, and hands new INVITEs
- * to the application through the 'invite' event (an IncomingInvite).
+ * to the application through the 'invite' event (an IncomingInvite). The requests we send go through its
+ * RequestSender (request-sender.ts).
  */
 import { EventEmitter } from 'node:events';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Logger } from '../shared/log.js';
 import { systemClock, type Clock } from '../shared/clock.js';
-import { randomUUID } from 'node:crypto';
-import { Headers, createRequest, type Peer, type SipMessage, type SipRequest, type SipResponse, type TransportName } from './message.js';
+import type { Peer, SipMessage, SipRequest, SipResponse, TransportName } from './message.js';
 import { createNotAcceptableHere, createResponse } from './response.js';
-import { getTag, parseCSeq, parseUri } from './headers.js';
+import { getTag, parseCSeq } from './headers.js';
 import { dialogKey, newTag, type UasDialogState } from './dialog.js';
 import { SipDialog, type DialogHost } from './sip-dialog.js';
 import { IncomingInvite } from './incoming-invite.js';
@@ -20,10 +18,10 @@ import { sdpOf } from './body.js';
 import { resolveTimers, type TimerValues } from './transactions/timers.js';
 import { TransactionLayer } from './transactions/transaction-layer.js';
 import type { InviteServerTransaction } from './transactions/invite-server.js';
-import { newBranch } from './transactions/keys.js';
 import type { SipTransport } from './transport/transport.js';
 import { checkRequest } from './request-checks.js';
 import type { AdmissionControl, CallTicket } from './admission.js';
+import { RequestSender, type OutgoingExtras } from './request-sender.js';
 
 /** Methods we implement (Allow, §20.5). */
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'SUBSCRIBE'] as const;
@@ -63,6 +61,7 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
   readonly logger: Logger;
   readonly #transport: SipTransport;
   readonly #layer: TransactionLayer;
+  readonly #sender: RequestSender;
   readonly #dialogs = new Map<string, SipDialog>();
   readonly #invites = new Map<object, IncomingInvite>();
   readonly #opts: UserAgentOptions;
@@ -84,6 +83,14 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
       send: (msg, dest) => this.#transport.send(msg, dest),
       sendResponse: (res, source) => this.#transport.sendResponse(res, source),
       logger: this.logger,
+    });
+    this.#sender = new RequestSender({
+      transport: this.#transport,
+      layer: this.#layer,
+      logger: this.logger,
+      contactUri: (transport) => this.#contactUri(transport),
+      serverName: opts.serverName ?? 'repondeur',
+      ...(opts.publicHost !== undefined ? { publicHost: opts.publicHost } : {}),
     });
     this.#transport.on('message', (msg: SipMessage, source: Peer) => this.#receive(msg, source));
     // §8.1.3.1 / §17.1.4 / §17.2.4: transport failures reach the transactions that were using that peer.
@@ -351,78 +358,13 @@ export class SipUserAgent extends EventEmitter implements DialogHost {
   }
 
   /** Sends `method` in the dialog (BYE, NOTIFY); resolves with its final response, or null (timeout, no route). */
-  async sendInDialog(dialog: UasDialogState, method: string, extra: { headers?: Record<string, string>; body?: { contentType: string; data: Buffer } } = {}): Promise<SipResponse | null> {
-    const transport = dialog.peer.transport;
-    const sentBy = this.#transport.viaSentBy(transport);
-    const via = `SIP/2.0/${transport} ${sentBy};branch=${newBranch()};rport`;
-    const { request, nextHopUri } = dialog.buildRequest(method, via, extra.body);
-    for (const [k, v] of Object.entries(extra.headers ?? {})) request.headers.append(k, v);
-    // RFC 6665 §8.2.1 (NOTIFY is a target refresh request): "NOTIFY requests MUST contain a Contact header field".
-    if (method === 'NOTIFY') request.headers.append('Contact', `<${this.#contactUri(transport)}>`);
-    request.headers.append('User-Agent', this.#opts.serverName ?? 'repondeur');
-    let dest: Peer;
-    try {
-      dest = await this.#resolve(nextHopUri, dialog.peer);
-    } catch (err) {
-      this.logger.warn({ callId: dialog.callId, err: (err as Error).message, uri: nextHopUri }, `cannot resolve where to send ${method}`);
-      return null;
-    }
-    return this.#finalResponse(request, dest);
+  sendInDialog(dialog: UasDialogState, method: string, extra: OutgoingExtras = {}): Promise<SipResponse | null> {
+    return this.#sender.sendInDialog(dialog, method, extra);
   }
 
-  /**
-   * Sends an out-of-dialog request to `targetUri` (the unsolicited MWI NOTIFY) in a non-INVITE client transaction
-   * (timers E/F/K); resolves with its final response, or null (time-out, transport error, unresolvable host).
-   * RFC 3261 §8.1.1: "A valid SIP request formulated by a UAC MUST, at a minimum, contain the following header
-   * fields: To, From, CSeq, Call-ID, Max-Forwards, and Via"; the From tag is new (§8.1.1.3), no To tag (§8.1.1.2).
-   */
-  async sendOutOfDialog(method: string, targetUri: string, extra: { from: string; headers?: Record<string, string>; body?: { contentType: string; data: Buffer } }): Promise<SipResponse | null> {
-    let dest: Peer;
-    try {
-      dest = await this.#resolve(targetUri, { transport: 'UDP', address: '', port: 0 });
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message, uri: targetUri }, `cannot resolve where to send ${method}`);
-      return null;
-    }
-    const h = new Headers();
-    h.append('Via', `SIP/2.0/${dest.transport} ${this.#transport.viaSentBy(dest.transport)};branch=${newBranch()};rport`);
-    h.append('Max-Forwards', '70');
-    h.append('From', `<${extra.from}>;tag=${newTag()}`);
-    h.append('To', `<${targetUri}>`);
-    h.append('Call-ID', `${randomUUID()}@${this.#opts.publicHost || this.#transport.address}`);
-    h.append('CSeq', `1 ${method}`);
-    h.append('Contact', `<${this.#contactUri(dest.transport)}>`);
-    for (const [k, v] of Object.entries(extra.headers ?? {})) h.append(k, v);
-    h.append('User-Agent', this.#opts.serverName ?? 'repondeur');
-    if (extra.body) h.append('Content-Type', extra.body.contentType);
-    const request = createRequest(method, targetUri, h, extra.body?.data ?? Buffer.alloc(0));
-    return this.#finalResponse(request, dest);
-  }
-
-  /** Sends `request` in a client transaction; resolves with its final response, or null (time-out, transport error). */
-  #finalResponse(request: SipRequest, dest: Peer): Promise<SipResponse | null> {
-    return new Promise((resolve) => {
-      this.#layer.sendRequest(request, dest, {
-        onResponse: (res: SipResponse) => {
-          if (res.status >= 200) resolve(res);
-        },
-        onTimeout: () => resolve(null),
-        onTransportError: () => resolve(null),
-      });
-    });
-  }
-
-  /** Where a request to `uri` goes (a simplified RFC 3263: IP literal or A/AAAA lookup, no NAPTR/SRV). */
-  async #resolve(uri: string, peer: Peer): Promise<Peer> {
-    const u = parseUri(uri);
-    const t = u.params.get('transport');
-    const transport: TransportName = t ? (t.toUpperCase() === 'TCP' ? 'TCP' : 'UDP') : peer.transport;
-    const address = isIP(u.host) ? u.host : (await lookup(u.host)).address;
-    const port = u.port ?? 5060;
-    const dest: Peer = { transport, address, port };
-    // Reuse the connection the dialog came in on (the peer can only read on it when behind NAT, cf. RFC 5923).
-    if (transport === 'TCP' && peer.transport === 'TCP' && peer.connectionId !== undefined) dest.connectionId = peer.connectionId;
-    return dest;
+  /** Sends an out-of-dialog request to `targetUri` (the unsolicited MWI NOTIFY): see RequestSender.sendOutOfDialog. */
+  sendOutOfDialog(method: string, targetUri: string, extra: OutgoingExtras & { from: string }): Promise<SipResponse | null> {
+    return this.#sender.sendOutOfDialog(method, targetUri, extra);
   }
 
   forget(dialog: SipDialog): void {

@@ -6,7 +6,8 @@
  * rewritten elsewhere).
  */
 import fc from 'fast-check';
-import { parseMessage, SipParseError, StreamFramer } from '../../src/sip/parser.js';
+import { parseMessage, SipParseError } from '../../src/sip/parser.js';
+import { StreamFramer } from '../../src/sip/stream-framer.js';
 import { sdpOf, SipBodyError } from '../../src/sip/body.js';
 import { serialize } from '../../src/sip/message.js';
 import { answerOffer, readAnswer, SdpNegotiationError } from '../../src/sip/sdp.js';

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { SipParseError, StreamFramer, parseMessage } from '../../src/sip/parser.js';
+import { SipParseError, parseMessage } from '../../src/sip/parser.js';
+import { StreamFramer } from '../../src/sip/stream-framer.js';
 
 function message(body: string, callId = 'f1@x'): string {
   return [

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { type SipParseError, StreamFramer, type FramerLimits } from '../parser.js';
+import type { SipParseError } from '../parser.js';
+import { StreamFramer, type FramerLimits } from '../stream-framer.js';
 import { normalizeAddress } from './response-route.js';
 
 /** What a {@link TcpConnection} reports to its owner. */
