@@ -82,8 +82,14 @@ class SqliteWorkerDriver implements Driver {
   async releaseConnection(): Promise<void> {
     this.#mutex.unlock();
   }
+  /** Waits for the query or transaction holding the connection (a deposit being committed), then closes. */
   async destroy(): Promise<void> {
-    await this.#database.close();
+    await this.#mutex.lock();
+    try {
+      await this.#database.close();
+    } finally {
+      this.#mutex.unlock();
+    }
   }
 }
 
