@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
-import { openSqliteDatabase } from '../sqlite-open.js';
+import { openSqliteDatabase } from './open-database.js';
 import type { FromSqliteWorker, RemoteError, SqliteWorkerData, ToSqliteWorker } from './protocol.js';
 
 /** Prepared statements kept by SQL text (the store issues a few dozen distinct queries); oldest evicted first. */
