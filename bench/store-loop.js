@@ -8,7 +8,7 @@
  *   - one per loop turn: a setImmediate between inserts, as hang-ups arriving among other events.
  * Usage: npm run bench:store [-- --messages 200 --kb 300 --quick]
  */
-const { mkdtempSync, rmSync } = require('node:fs');
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
@@ -24,6 +24,21 @@ const { values } = parseArgs({
 const MESSAGES = values.quick ? 50 : Number(values.messages);
 const WAV_BYTES = Number(values.kb) * 1024;
 const TIMER_MS = 10;
+
+/**
+ * CPU seconds (user + system) of the main thread alone, from /proc/self/task/<pid>/stat (Linux): unlike wall-clock
+ * figures it does not grow when other processes take the cores, and it leaves the worker thread's work out.
+ */
+function mainThreadCpuSeconds() {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+const waitForSamples = async (histogram, n) => {
+  const target = histogram.count + n;
+  while (histogram.count < target) await new Promise((r) => setTimeout(r, TIMER_MS));
+};
 
 /** A WAV-sized buffer of varied bytes (SQLite stores it as is; its content does not matter to the cost). */
 function fakeWav(bytes, seed) {
@@ -51,14 +66,20 @@ async function run(label, urlSuffix, perTurn) {
       ticks++;
     }, TIMER_MS);
     histogram.enable();
+    // The histogram's first sample only starts its clock (reset() restarts it too): a stall before it would go
+    // unseen. The two idle samples taken here stay in the figures.
+    await waitForSamples(histogram, 2);
+    last = performance.now();
+    const cpuStart = mainThreadCpuSeconds();
     const start = performance.now();
     for (let i = 0; i < MESSAGES; i++) {
       await store.messages.create({ line, caller: '+33612345678', callee: line, durationMs: 18_000, wav: wavs[i % 2] });
       if (perTurn) await nextTurn();
     }
     const seconds = (performance.now() - start) / 1000;
-    // The run's last stall is only seen by the timer once the loop turns again.
-    await new Promise((r) => setTimeout(r, TIMER_MS * 2));
+    const cpuSeconds = mainThreadCpuSeconds() - cpuStart;
+    // A stall is recorded by the histogram's own timer once the loop turns again: wait for two more samples.
+    await waitForSamples(histogram, 2);
     clearInterval(timer);
     histogram.disable();
     const ms = (ns) => (ns / 1e6).toFixed(1);
@@ -70,6 +91,7 @@ async function run(label, urlSuffix, perTurn) {
       'timer worst late ms': worstTimerLateMs.toFixed(1),
       'timer ticks': ticks,
       'inserts/s': (MESSAGES / seconds).toFixed(0),
+      'main-thread CPU ms/insert': ((cpuSeconds * 1000) / MESSAGES).toFixed(2),
     };
   } finally {
     await store.close();
