@@ -14,7 +14,7 @@ import { AdmissionControl } from './sip/admission.js';
 import { EventLoopDelayMonitor } from './sip/loop-delay.js';
 import type { IncomingInvite } from './sip/incoming-invite.js';
 import { RtpPortAllocator } from './media/port-allocator.js';
-import { openStore, type Store } from './store/index.js';
+import { openStore, parseSqliteUrl, type Store } from './store/index.js';
 import { PromptCatalog } from './ivr/prompts/catalog.js';
 import { CallRouter } from './ivr/router.js';
 import { recoverSpooledMessages } from './ivr/deposit/deposit-flow.js';
@@ -48,8 +48,8 @@ export interface RunningServer {
 /** `sqlite:var/x.db` → make sure `var/` exists. */
 function prepareSqlitePath(url: string): void {
   if (!url.startsWith('sqlite:')) return;
-  const path = url.slice('sqlite:'.length);
-  if (path && path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const { path } = parseSqliteUrl(url);
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
 }
 
 /** First start on an empty store: the demo line, so `npm start` can take a message at once (README). */

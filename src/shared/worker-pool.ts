@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /** Thrown by {@link WorkerPool.run} when every worker is busy and the queue is full (answer 503, try later). */
 export class PoolBusyError extends Error {
@@ -69,6 +69,19 @@ require.extensions['.ts'] = (m, filename) => {
 };
 require(require('node:worker_threads').workerData.__script);
 `;
+
+/**
+ * Starts a worker thread on `script`, the absolute path of a compiled `.js` worker; when it is absent and its
+ * `.ts` twin exists (ts-jest runs the sources), the twin runs through {@link TS_BOOTSTRAP}. `workerData` reaches
+ * the script either way (the bootstrap's own `__script` key added).
+ */
+export function startScriptWorker(script: string, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
+  const ts = script.replace(/\.js$/, '.ts');
+  if (existsSync(script) || !existsSync(ts)) return new Worker(script, options);
+  const workerData: unknown = options.workerData ?? {};
+  if (typeof workerData !== 'object' || workerData === null) throw new TypeError('workerData of a .ts worker must be an object');
+  return new Worker(TS_BOOTSTRAP, { ...options, eval: true, workerData: { ...workerData, __script: ts } });
+}
 
 /**
  * A small pool of worker threads running one script, with a bounded queue, so CPU-heavy jobs (audio decoding,
@@ -162,11 +175,7 @@ export class WorkerPool<In, Out> {
   }
 
   #spawn(): Worker {
-    const ts = this.#script.replace(/\.js$/, '.ts');
-    const worker =
-      existsSync(this.#script) || !existsSync(ts)
-        ? new Worker(this.#script, { resourceLimits: this.#resourceLimits })
-        : new Worker(TS_BOOTSTRAP, { eval: true, workerData: { __script: ts }, resourceLimits: this.#resourceLimits });
+    const worker = startScriptWorker(this.#script, { resourceLimits: this.#resourceLimits });
     this.#started++;
     worker.on('message', (message: { id: number; ready?: true; value?: unknown; error?: { name: string; message: string } }) => {
       const task = this.#busy.get(worker);

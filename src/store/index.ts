@@ -1,5 +1,7 @@
 export { openStore, Store, type OpenStoreOptions, type Repositories } from './store.js';
 export { StoreError, NotFoundError, ConflictError, ValidationError } from './errors.js';
+export { SqliteWorkerLostError, type SqliteWorkerDatabase } from './sqlite-worker/worker-database.js';
+export { parseSqliteUrl, type SqliteLocation } from './sqlite-url.js';
 export * from './schema.js';
 export { hashPin, verifyPinHash, verifyPinOrDecoy } from './pin.js';
 export { LineRepository, type Line, type CreateLineInput } from './lines.js';

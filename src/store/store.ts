@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, sql, type LogEvent } from 'kysely';
 import { Migrator } from 'kysely';
 import pg from 'pg';
@@ -15,6 +14,10 @@ import { StorePostgresDialect } from './postgres-introspector.js';
 import { OutboxRepository } from './outbox.js';
 import { OvhConsumerKeyRepository } from './ovh-consumer-keys.js';
 import { RetentionLogRepository } from './retention-log.js';
+import { parseSqliteUrl } from './sqlite-url.js';
+import { openSqliteDatabase } from './sqlite-worker/open-database.js';
+import { SqliteWorkerDialect } from './sqlite-worker/dialect.js';
+import { SqliteWorkerDatabase } from './sqlite-worker/worker-database.js';
 import { MwiContactRepository } from './mwi-contacts.js';
 import { inTransaction, type Database, type StoreContext, type StoreDialect } from './tables.js';
 
@@ -28,6 +31,11 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /** SQLite only: how long a writer waits for another process's lock, in ms (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * SQLite only: run SQLite in a worker thread (default true), so no query blocks the caller's event loop; false
+   * runs it on the caller's thread (cheaper to open: one-shot CLI commands). `?worker=0|1` in the URL wins.
+   */
+  sqliteWorker?: boolean;
   /** Called after every successful query with its duration in ms (metrics); must be cheap and must not throw. */
   onQueryDuration?: (durationMs: number) => void;
 }
@@ -41,6 +49,7 @@ const OptionsSchema = z.object({
     .optional(),
   poolSize: z.number().int().min(1).max(1000).optional(),
   busyTimeoutMs: z.number().int().min(0).optional(),
+  sqliteWorker: z.boolean().optional(),
   onQueryDuration: z.custom<(durationMs: number) => void>((v) => typeof v === 'function', { error: 'onQueryDuration must be a function' }).optional(),
 });
 
@@ -80,8 +89,9 @@ function repositories(ctx: StoreContext): Repositories {
 /**
  * The persistent state of répondeur on SQLite or PostgreSQL. Concurrency: on SQLite Kysely serialises every
  * query and transaction on the single better-sqlite3 connection (its adapter does not support multiple
- * connections, so a transaction holds the connection mutex until it ends); WAL and busy_timeout cover other
- * processes on the same file. On PostgreSQL a pool serves concurrent work and writers of one mailbox are
+ * connections, so a transaction holds the connection mutex until it ends); by default that connection lives in a
+ * worker thread (src/store/sqlite-worker/), so a large INSERT never stalls the SIP/RTP loop. WAL and busy_timeout
+ * cover other processes on the same file. On PostgreSQL a pool serves concurrent work and writers of one mailbox are
  * serialised by locking its line row.
  */
 export class Store implements Repositories {
@@ -104,12 +114,15 @@ export class Store implements Repositories {
   readonly events = new EventEmitter();
   readonly #mailboxChanged = (line: string): void => void this.events.emit('mailboxChanged', line);
   readonly #messageStored = (messageId: string, line: string): void => void this.events.emit('messageStored', messageId, line);
+  /** SQLite in a worker thread: its handle (the thread's 'exit' event, pending queries); undefined otherwise. */
+  readonly sqliteWorker: SqliteWorkerDatabase | undefined;
   #closed = false;
 
-  constructor(db: Kysely<Database>, dialect: StoreDialect, clock: () => number) {
+  constructor(db: Kysely<Database>, dialect: StoreDialect, clock: () => number, sqliteWorker?: SqliteWorkerDatabase) {
     this.db = db;
     this.dialect = dialect;
     this.#clock = clock;
+    this.sqliteWorker = sqliteWorker;
     const repos = repositories({ db, dialect, clock, mailboxChanged: this.#mailboxChanged, messageStored: this.#messageStored });
     this.lines = repos.lines;
     this.messages = repos.messages;
@@ -143,7 +156,7 @@ export class Store implements Repositories {
     return result;
   }
 
-  /** Closes the database (idempotent). */
+  /** Closes the database (idempotent); on SQLite in a worker, once the thread has ended. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -160,21 +173,26 @@ function describeUrl(url: string): string {
   }
 }
 
-function openSqlite(url: string, busyTimeoutMs: number, log: ((event: LogEvent) => void) | undefined): Kysely<Database> {
-  const rest = url.slice('sqlite:'.length).replace(/^\/\//, '');
-  const memory = rest === ':memory:' || rest === '';
-  let database: SqliteDatabase.Database;
-  try {
-    database = new SqliteDatabase(memory ? ':memory:' : rest);
-    if (!memory) database.pragma('journal_mode = WAL');
-    database.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    database.pragma('foreign_keys = ON');
-  } catch (err) {
-    throw new StoreError(`cannot open SQLite database ${memory ? ':memory:' : rest}: ${(err as Error).message}`, {
-      cause: err,
-    });
+interface OpenedSqlite {
+  db: Kysely<Database>;
+  worker: SqliteWorkerDatabase | undefined;
+}
+
+async function openSqlite(url: string, options: { busyTimeoutMs: number; worker: boolean; log: ((event: LogEvent) => void) | undefined }): Promise<OpenedSqlite> {
+  const location = parseSqliteUrl(url);
+  const log = options.log ? { log: options.log } : {};
+  if (location.worker ?? options.worker) {
+    // Throws StoreError "cannot open SQLite database <path>: …" as the in-thread path below.
+    const worker = await SqliteWorkerDatabase.open({ path: location.path, busyTimeoutMs: options.busyTimeoutMs });
+    return { db: new Kysely<Database>({ dialect: new SqliteWorkerDialect({ database: worker }), ...log }), worker };
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }), ...(log ? { log } : {}) });
+  let database: ReturnType<typeof openSqliteDatabase>;
+  try {
+    database = openSqliteDatabase(location.path, options.busyTimeoutMs);
+  } catch (err) {
+    throw new StoreError(`cannot open SQLite database ${location.path}: ${(err as Error).message}`, { cause: err });
+  }
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }), ...log }), worker: undefined };
 }
 
 /** pg returns int8 (BIGINT, count(*)) as strings; every int8 the store holds is an epoch ms or a size. */
@@ -257,8 +275,8 @@ async function runMigrations(db: Kysely<Database>, dialect: StoreDialect, migrat
 }
 
 /**
- * Opens the store at `url` — `sqlite:<path>`, `sqlite::memory:` or `postgres://…` — and brings its schema to the
- * latest migration. Throws StoreError when the database cannot be opened or migrated.
+ * Opens the store at `url` — `sqlite:<path>`, `sqlite::memory:` (either with `?worker=0|1`) or `postgres://…` —
+ * and brings its schema to the latest migration. Throws StoreError when the database cannot be opened or migrated.
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const opts = parseOrThrow(OptionsSchema, options, 'options');
@@ -266,10 +284,15 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const clock = opts.clock ?? Date.now;
   let dialect: StoreDialect;
   let db: Kysely<Database>;
+  let sqliteWorker: SqliteWorkerDatabase | undefined;
   if (typeof url !== 'string') throw new StoreError('database url must be a string');
   if (url.startsWith('sqlite:')) {
     dialect = 'sqlite';
-    db = openSqlite(url, opts.busyTimeoutMs ?? 5000, queryLog(opts.onQueryDuration));
+    ({ db, worker: sqliteWorker } = await openSqlite(url, {
+      busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
+      worker: opts.sqliteWorker ?? true,
+      log: queryLog(opts.onQueryDuration),
+    }));
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';
     db = openPostgres(url, { schema: opts.schema, poolSize: opts.poolSize, logger, log: queryLog(opts.onQueryDuration) });
@@ -286,5 +309,5 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     throw new StoreError(`cannot open the store at ${where}: ${(err as Error).message ?? String(err)}`, { cause: err });
   }
   logger?.debug({ dialect }, 'store open');
-  return new Store(db, dialect, clock);
+  return new Store(db, dialect, clock, sqliteWorker);
 }
