@@ -17,7 +17,7 @@ import { RetentionLogRepository } from './retention-log.js';
 import { parseSqliteUrl } from './sqlite-url.js';
 import { openSqliteDatabase } from './sqlite-worker/open-database.js';
 import { SqliteWorkerDialect } from './sqlite-worker/dialect.js';
-import { SqliteWorkerDatabase } from './sqlite-worker/worker-database.js';
+import { SqliteWorkerHost } from './sqlite-worker/worker-host.js';
 import { MwiContactRepository } from './mwi-contacts.js';
 import { inTransaction, type Database, type StoreContext, type StoreDialect } from './tables.js';
 
@@ -114,11 +114,11 @@ export class Store implements Repositories {
   readonly events = new EventEmitter();
   readonly #mailboxChanged = (line: string): void => void this.events.emit('mailboxChanged', line);
   readonly #messageStored = (messageId: string, line: string): void => void this.events.emit('messageStored', messageId, line);
-  /** SQLite in a worker thread: its handle (the thread's 'exit' event, pending queries); undefined otherwise. */
-  readonly sqliteWorker: SqliteWorkerDatabase | undefined;
+  /** SQLite in a worker thread: its handle (the thread's 'exit' event, pending queries, replacements); undefined otherwise. */
+  readonly sqliteWorker: SqliteWorkerHost | undefined;
   #closed = false;
 
-  constructor(db: Kysely<Database>, dialect: StoreDialect, clock: () => number, sqliteWorker?: SqliteWorkerDatabase) {
+  constructor(db: Kysely<Database>, dialect: StoreDialect, clock: () => number, sqliteWorker?: SqliteWorkerHost) {
     this.db = db;
     this.dialect = dialect;
     this.#clock = clock;
@@ -175,16 +175,18 @@ function describeUrl(url: string): string {
 
 interface OpenedSqlite {
   db: Kysely<Database>;
-  worker: SqliteWorkerDatabase | undefined;
+  worker: SqliteWorkerHost | undefined;
 }
 
-async function openSqlite(url: string, options: { busyTimeoutMs: number; worker: boolean; log: ((event: LogEvent) => void) | undefined }): Promise<OpenedSqlite> {
+async function openSqlite(url: string, options: { busyTimeoutMs: number; worker: boolean; log: ((event: LogEvent) => void) | undefined; logger: Logger | undefined }): Promise<OpenedSqlite> {
   const location = parseSqliteUrl(url);
   const log = options.log ? { log: options.log } : {};
   if (location.worker ?? options.worker) {
     // Throws StoreError "cannot open SQLite database <path>: …" as the in-thread path below.
-    const worker = await SqliteWorkerDatabase.open({ path: location.path, busyTimeoutMs: options.busyTimeoutMs });
-    return { db: new Kysely<Database>({ dialect: new SqliteWorkerDialect({ database: worker }), ...log }), worker };
+    const worker = await SqliteWorkerHost.open({ path: location.path, busyTimeoutMs: options.busyTimeoutMs }, (reason) =>
+      options.logger?.error({ err: reason.message }, 'store: the SQLite worker thread was lost; a new one took over'),
+    );
+    return { db: new Kysely<Database>({ dialect: new SqliteWorkerDialect({ host: worker }), ...log }), worker };
   }
   let database: ReturnType<typeof openSqliteDatabase>;
   try {
@@ -284,7 +286,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const clock = opts.clock ?? Date.now;
   let dialect: StoreDialect;
   let db: Kysely<Database>;
-  let sqliteWorker: SqliteWorkerDatabase | undefined;
+  let sqliteWorker: SqliteWorkerHost | undefined;
   if (typeof url !== 'string') throw new StoreError('database url must be a string');
   if (url.startsWith('sqlite:')) {
     dialect = 'sqlite';
@@ -292,6 +294,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
       worker: opts.sqliteWorker ?? true,
       log: queryLog(opts.onQueryDuration),
+      logger,
     }));
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';

@@ -143,7 +143,7 @@ describe('SQLite in a worker thread', () => {
     expect((await reopened.messages.countByDir(number)).inbox).toBe(1);
   });
 
-  test('a killed worker rejects the pending query and every later one, and close() still returns', async () => {
+  test('a killed worker rejects the query it held; the next query runs on a new worker; close() still returns', async () => {
     const store = await open();
     const handle = store.sqliteWorker!;
     // A query that keeps the worker busy for a while (a recursive count), so it is pending when the thread dies.
@@ -154,12 +154,40 @@ describe('SQLite in a worker thread', () => {
         (e: unknown) => e,
       );
     await until('the slow query to be posted', () => handle.pendingQueries > 0, 10_000, 1);
-    await handle.thread.terminate();
+    const first = handle.thread;
+    await first.terminate();
     const err = await slow;
     expect(err).toBeInstanceOf(SqliteWorkerLostError);
     expect(err).toBeInstanceOf(StoreError);
     expect((err as Error).message).toMatch(/the SQLite worker thread exited \(code 1\) with the store open/);
-    await expect(store.lines.list()).rejects.toThrow(/SQLite worker thread exited/);
+    const number = freshLine();
+    await store.lines.create({ number, routing: 'voicemail' });
+    expect((await store.lines.get(number)).number).toBe(number);
+    expect(handle.replacements).toBe(1);
+    expect(handle.thread).not.toBe(first);
+    await store.close();
+  });
+
+  test('a worker lost inside a transaction: nothing of it is committed, the rest of it is refused, the store goes on', async () => {
+    const store = await open();
+    const handle = store.sqliteWorker!;
+    const [kept, inside, after] = [freshLine(), freshLine(), freshLine()];
+    await store.lines.create({ number: kept, routing: 'voicemail' });
+    const outcome = await store.db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`update lines set routing = 'fax' where number = ${kept}`.execute(trx);
+        await handle.thread.terminate();
+        await sql`update lines set routing = 'fax' where number = ${inside}`.execute(trx);
+        return 'committed';
+      })
+      .catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(SqliteWorkerLostError);
+    expect((outcome as Error).message).toMatch(/lost during this transaction/);
+    expect((await store.lines.get(kept)).routing).toBe('voicemail');
+    await store.lines.create({ number: after, routing: 'voicemail' });
+    expect((await store.lines.get(after)).routing).toBe('voicemail');
+    expect(handle.replacements).toBe(1);
     await store.close();
   });
 

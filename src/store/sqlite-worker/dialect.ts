@@ -16,19 +16,20 @@ import {
   type QueryCompiler,
   type QueryResult,
 } from 'kysely';
-import type { SqliteWorkerDatabase } from './worker-database.js';
+import { SqliteWorkerLostError } from './worker-database.js';
+import type { SqliteWorkerHost } from './worker-host.js';
 
 /**
- * Kysely's SQLite dialect with every query run in the SQLite worker thread ({@link SqliteWorkerDatabase}) instead
+ * Kysely's SQLite dialect with every query run in the SQLite worker thread ({@link SqliteWorkerHost}) instead
  * of on the caller's event loop. SQL, adapter and introspection are Kysely's SQLite ones; only the driver differs.
  */
 export class SqliteWorkerDialect implements Dialect {
-  readonly #database: SqliteWorkerDatabase;
-  constructor(config: { database: SqliteWorkerDatabase }) {
-    this.#database = config.database;
+  readonly #host: SqliteWorkerHost;
+  constructor(config: { host: SqliteWorkerHost }) {
+    this.#host = config.host;
   }
   createDriver(): Driver {
-    return new SqliteWorkerDriver(this.#database);
+    return new SqliteWorkerDriver(this.#host);
   }
   createQueryCompiler(): QueryCompiler {
     return new SqliteQueryCompiler();
@@ -47,12 +48,12 @@ export class SqliteWorkerDialect implements Dialect {
  */
 class SqliteWorkerDriver implements Driver {
   readonly #connection: SqliteWorkerConnection;
-  readonly #database: SqliteWorkerDatabase;
+  readonly #host: SqliteWorkerHost;
   readonly #mutex = new ConnectionMutex();
 
-  constructor(database: SqliteWorkerDatabase) {
-    this.#database = database;
-    this.#connection = new SqliteWorkerConnection(database);
+  constructor(host: SqliteWorkerHost) {
+    this.#host = host;
+    this.#connection = new SqliteWorkerConnection(host);
   }
   async init(): Promise<void> {
     // The database was opened (and its worker started) before Kysely was given it.
@@ -61,14 +62,14 @@ class SqliteWorkerDriver implements Driver {
     await this.#mutex.lock();
     return this.#connection;
   }
-  async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin'));
+  async beginTransaction(): Promise<void> {
+    await this.#connection.begin();
   }
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
+  async commitTransaction(): Promise<void> {
+    await this.#connection.end('commit');
   }
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  async rollbackTransaction(): Promise<void> {
+    await this.#connection.end('rollback');
   }
   async savepoint(connection: DatabaseConnection, name: string, compileQuery: QueryCompiler['compileQuery']): Promise<void> {
     await connection.executeQuery(compileQuery(savepointCommand('savepoint', name), createQueryId()));
@@ -86,7 +87,7 @@ class SqliteWorkerDriver implements Driver {
   async destroy(): Promise<void> {
     await this.#mutex.lock();
     try {
-      await this.#database.close();
+      await this.#host.close();
     } finally {
       this.#mutex.unlock();
     }
@@ -99,13 +100,41 @@ function savepointCommand(command: string, name: string): RawNode {
 }
 
 class SqliteWorkerConnection implements DatabaseConnection {
-  readonly #database: SqliteWorkerDatabase;
-  constructor(database: SqliteWorkerDatabase) {
-    this.#database = database;
+  readonly #host: SqliteWorkerHost;
+  /** The worker a transaction began on, while one is open: its statements must all run there. */
+  #transactionOn: Awaited<ReturnType<SqliteWorkerHost['database']>> | undefined;
+  constructor(host: SqliteWorkerHost) {
+    this.#host = host;
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    return (await this.#database.execute(compiledQuery.sql, compiledQuery.parameters)) as QueryResult<R>;
+    const database = await this.#host.database();
+    if (this.#transactionOn !== undefined && database !== this.#transactionOn) {
+      // Its worker died: SQLite kept nothing of the uncommitted transaction, and running the rest of it on the new
+      // worker would commit half of it statement by statement.
+      throw new SqliteWorkerLostError('the SQLite worker thread was lost during this transaction: nothing of it was committed');
+    }
+    return (await database.execute(compiledQuery.sql, compiledQuery.parameters)) as QueryResult<R>;
+  }
+
+  async begin(): Promise<void> {
+    this.#transactionOn = await this.#host.database();
+    try {
+      await this.executeQuery(CompiledQuery.raw('begin'));
+    } catch (err) {
+      this.#transactionOn = undefined;
+      throw err;
+    }
+  }
+
+  /** Commits or rolls back; a rollback of a transaction whose worker was lost has nothing left to undo. */
+  async end(command: 'commit' | 'rollback'): Promise<void> {
+    try {
+      if (command === 'rollback' && (await this.#host.database()) !== this.#transactionOn) return;
+      await this.executeQuery(CompiledQuery.raw(command));
+    } finally {
+      this.#transactionOn = undefined;
+    }
   }
 
   /** Select queries only, as Kysely's SQLite driver; the rows are fetched at once, then handed out by chunks. */

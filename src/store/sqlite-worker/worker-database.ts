@@ -114,6 +114,11 @@ export class SqliteWorkerDatabase {
     return database;
   }
 
+  /** Why the thread can answer no more, when it was lost with the store open (not closed): undefined otherwise. */
+  get lost(): Error | undefined {
+    return this.#closing ? undefined : this.#gone;
+  }
+
   /** Queries posted and not answered yet. */
   get pendingQueries(): number {
     return this.#pending.size;
