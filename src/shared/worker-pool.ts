@@ -71,6 +71,22 @@ require(require('node:worker_threads').workerData.__script);
 `;
 
 /**
+ * Starts a worker thread on `script` (the absolute path of a compiled `.js`), or on its `.ts` twin through the
+ * TypeScript bootstrap when the `.js` is absent (ts-jest runs the sources, no compiled file next to them).
+ * `workerData` reaches the script as is (plus `__script` under the bootstrap).
+ */
+export function startScriptWorker(
+  script: string,
+  options: { workerData?: Record<string, unknown>; resourceLimits?: import('node:worker_threads').ResourceLimits | undefined } = {},
+): Worker {
+  const ts = script.replace(/\.js$/, '.ts');
+  const common = options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits };
+  return existsSync(script) || !existsSync(ts)
+    ? new Worker(script, { ...common, workerData: options.workerData })
+    : new Worker(TS_BOOTSTRAP, { ...common, eval: true, workerData: { ...options.workerData, __script: ts } });
+}
+
+/**
  * A small pool of worker threads running one script, with a bounded queue, so CPU-heavy jobs (audio decoding,
  * encoding) never run on the SIP/RTP event loop. The script answers `{ id, input }` messages with
  * `{ id, value }` or `{ id, error: { name, message } }` (see {@link serveWorkerTasks}). Workers are started
@@ -154,11 +170,7 @@ export class WorkerPool<In, Out> {
   }
 
   #spawn(): Worker {
-    const ts = this.#script.replace(/\.js$/, '.ts');
-    const worker =
-      existsSync(this.#script) || !existsSync(ts)
-        ? new Worker(this.#script, { resourceLimits: this.#resourceLimits })
-        : new Worker(TS_BOOTSTRAP, { eval: true, workerData: { __script: ts }, resourceLimits: this.#resourceLimits });
+    const worker = startScriptWorker(this.#script, { resourceLimits: this.#resourceLimits });
     this.#started++;
     worker.on('message', (message: { id: number; value?: unknown; error?: { name: string; message: string } }) => {
       const task = this.#busy.get(worker);

@@ -1,0 +1,181 @@
+/**
+ * Entry of a media worker thread: owns the RTP sessions of its share of the port range — their sockets, its own
+ * pacing scheduler (this thread's `sharedPacingScheduler`), prompt players, recorders writing the spool files, and
+ * DTMF detection (RFC 4733 events and in-band tones, inside {@link RtpSession}) — and answers the main thread's
+ * commands (protocol.ts). Started by {@link MediaWorkerPool}; never imported by the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { RtpPortAllocator, PortsExhaustedError } from '../port-allocator.js';
+import { RtpSession } from '../rtp-session.js';
+import { RtpRecorder, type RtpAudioSink } from '../recorder.js';
+import { sharedPacingScheduler } from '../pacer.js';
+import { rtpPacketTotals } from '../rtp-counters.js';
+import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
+import { FromWorker, ToWorker, type FromWorkerMessage, type ToWorkerMessage, type WorkerInit } from './protocol.js';
+import { RecordingProgressSlots, epochNowMs } from './progress-slots.js';
+
+/** How often the worker reports its counters (metrics, `GET /api/v1/metrics`). */
+const LOAD_REPORT_MS = 1000;
+
+interface WorkerSession {
+  readonly rtp: RtpSession;
+  readonly plays: Map<number, AbortController>;
+  recorder: RtpRecorder | null;
+}
+
+if (!parentPort) throw new Error('media-worker.ts runs as a worker thread (MediaWorkerPool starts it)');
+const port = parentPort;
+const init = workerData as WorkerInit;
+const allocator = new RtpPortAllocator(init.portMin, init.portMax);
+const progress = new RecordingProgressSlots(init.progress, init.portMin);
+const sessions = new Map<number, WorkerSession>();
+
+function post(message: FromWorkerMessage, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+function errorInfo(err: unknown): { message: string; code?: string } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === undefined ? { message: e.message } : { message: e.message, code };
+}
+
+async function open(sid: number, host: string, recvBufferSize: number, sendBufferSize: number): Promise<void> {
+  let rtp: RtpSession;
+  try {
+    rtp = await RtpSession.open(allocator, { host, recvBufferSize, sendBufferSize });
+  } catch (err) {
+    post({ op: FromWorker.OpenFailed, sid, exhausted: err instanceof PortsExhaustedError, message: errorInfo(err).message });
+    return;
+  }
+  rtp.on('dtmf', ({ digit, source }) => post({ op: FromWorker.Dtmf, sid, digit, source }));
+  sessions.set(sid, { rtp, plays: new Map(), recorder: null });
+  post({ op: FromWorker.Opened, sid, port: rtp.port });
+}
+
+/** Feeds the recorder and publishes its progress in the port's shared slot after each packet. */
+function progressSink(recorder: RtpRecorder, rtpPort: number): RtpAudioSink {
+  return {
+    pushRtp(seq, timestamp, ssrc, payloadType, payload) {
+      recorder.pushRtp(seq, timestamp, ssrc, payloadType, payload);
+      progress.write(rtpPort, recorder.samples, Math.round((recorder.voiceMs * SAMPLE_RATE) / 1000), epochNowMs() - recorder.msSinceVoice);
+    },
+  };
+}
+
+function startRecording(sid: number, s: WorkerSession, path: string, flushMs: number): void {
+  s.rtp.attachRecorder(null);
+  const recorder = RtpRecorder.start({ path, flushMs });
+  s.recorder = recorder;
+  s.rtp.attachRecorder(progressSink(recorder, s.rtp.port));
+  recorder.ready.then(
+    () => post({ op: FromWorker.RecordingReady, sid }),
+    (err: unknown) => post({ op: FromWorker.RecordingReady, sid, error: errorInfo(err) }),
+  );
+}
+
+async function finishRecording(sid: number, s: WorkerSession): Promise<void> {
+  const recorder = s.recorder;
+  if (recorder === null) throw new Error('no recording in progress');
+  s.rtp.attachRecorder(null);
+  s.recorder = null;
+  const result = await recorder.finish();
+  // Transfer the WAV's memory when the Buffer owns all of it; a slice of a pooled buffer is copied first.
+  const own = result.wav.byteOffset === 0 && result.wav.byteLength === result.wav.buffer.byteLength && result.wav.buffer instanceof ArrayBuffer;
+  const wav = own ? new Uint8Array(result.wav.buffer as ArrayBuffer) : new Uint8Array(result.wav);
+  post(
+    {
+      op: FromWorker.RecordingFinished,
+      sid,
+      path: result.path,
+      samples: result.samples,
+      durationMs: result.durationMs,
+      wav,
+      ...(result.spoolWriteError ? { spoolWriteError: errorInfo(result.spoolWriteError) } : {}),
+      ...(result.unwrittenSamples ? { unwrittenSamples: result.unwrittenSamples } : {}),
+    },
+    [wav.buffer as ArrayBuffer],
+  );
+}
+
+function close(sid: number, s: WorkerSession): void {
+  sessions.delete(sid);
+  s.recorder = null;
+  const packetsLost = s.rtp.packetsLost;
+  const packetsSent = s.rtp.player.packetsSent;
+  s.rtp.close();
+  post({ op: FromWorker.Closed, sid, stats: { packetsReceived: s.rtp.stats.packetsReceived, packetsLost, packetsSent } });
+}
+
+function handle(m: ToWorkerMessage): void {
+  if (m.op === ToWorker.Open) {
+    void open(m.sid, m.host, m.recvBufferSize, m.sendBufferSize);
+    return;
+  }
+  const s = sessions.get(m.sid);
+  if (s === undefined) return; // closed meanwhile
+  switch (m.op) {
+    case ToWorker.Configure:
+      s.rtp.configure(m.format);
+      return;
+    case ToWorker.Remote:
+      s.rtp.setRemote(m.address, m.port);
+      return;
+    case ToWorker.Held:
+      s.rtp.setHeld(m.on);
+      return;
+    case ToWorker.FillPauses:
+      s.rtp.fillPauses(m.on);
+      return;
+    case ToWorker.Play: {
+      const abort = new AbortController();
+      s.plays.set(m.pid, abort);
+      const pid = m.pid;
+      s.rtp.play(m.segments, { signal: abort.signal }).then(
+        (outcome) => {
+          s.plays.delete(pid);
+          post({ op: FromWorker.Played, sid: m.sid, pid, outcome });
+        },
+        (err: unknown) => {
+          s.plays.delete(pid);
+          post({ op: FromWorker.SessionError, sid: m.sid, message: `play: ${errorInfo(err).message}` });
+          post({ op: FromWorker.Played, sid: m.sid, pid, outcome: 'aborted' });
+        },
+      );
+      return;
+    }
+    case ToWorker.Abort:
+      s.plays.get(m.pid)?.abort();
+      return;
+    case ToWorker.Record:
+      startRecording(m.sid, s, m.path, m.flushMs);
+      return;
+    case ToWorker.FinishRecording:
+      finishRecording(m.sid, s).catch((err: unknown) => post({ op: FromWorker.RecordingFailed, sid: m.sid, message: errorInfo(err).message }));
+      return;
+    case ToWorker.Close:
+      close(m.sid, s);
+      return;
+  }
+}
+
+port.on('message', (m: ToWorkerMessage) => {
+  try {
+    handle(m);
+  } catch (err) {
+    post({ op: FromWorker.SessionError, sid: m.sid, message: errorInfo(err).message });
+  }
+});
+
+const loadTimer = setInterval(() => {
+  const stats = sharedPacingScheduler.stats;
+  post({
+    op: FromWorker.Load,
+    load: {
+      sessions: sessions.size,
+      rtp: { ...rtpPacketTotals },
+      pacing: { histogram: stats.histogram.slice(), runs: stats.runs, sumLatenessMs: stats.sumLatenessMs, maxLatenessMs: stats.maxLatenessMs, pendingJobs: sharedPacingScheduler.size },
+    },
+  });
+}, LOAD_REPORT_MS);
+loadTimer.unref();
