@@ -105,7 +105,10 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       ? new MediaWorkerPool({ workers: config.media.workers, portMin: config.rtp.portMin, portMax: config.rtp.portMax, ...rtpSockets, logger })
       : undefined;
   const media: MediaSessionFactory = workerMedia ?? new LocalMediaSessions(new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax), rtpSockets, clock);
-  if (workerMedia) metrics.useWorkerMedia(workerMedia);
+  if (workerMedia) {
+    metrics.useWorkerMedia(workerMedia);
+    logger.info({ workers: config.media.workers, shares: workerMedia.shares.map((w) => `${w.portMin}-${w.portMax}`) }, 'media in worker threads');
+  }
   const router = new CallRouter({ store, prompts, config, logger, media, metrics: metrics.calls, clock });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
   const mwiAccountHost = config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host);

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -138,7 +138,7 @@ describe('MediaWorkerPool', () => {
     c.close();
   });
 
-  test('a worker that is terminated ends its sessions: lost event, play aborted, recording rejected; it restarts', async () => {
+  test('a worker that is terminated ends its sessions: lost event, play aborted, the recording is what its spool holds; it restarts', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'repondeur-worker-lost-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const media = pool(1);
@@ -149,16 +149,26 @@ describe('MediaWorkerPool', () => {
     const lost: string[] = [];
     session.on('lost', (e) => lost.push(e.reason));
     const playing = session.play(tone(5000));
-    const recording = session.startRecording({ path: join(dir, 'lost.wav'), flushMs: 100 });
-    await until('the prompt streaming', () => p.packets.length > 3);
+    const path = join(dir, 'lost.wav');
+    const recording = session.startRecording({ path, flushMs: 100 });
+    await recording.ready;
+    p.setRemote('127.0.0.1', session.port);
+    const sent = tone(500);
+    await p.sendPaced(new RtpStreamSender().audioPackets(sent, { codec: 'PCMA', pt: 8, ptimeMs: 20 }));
+    // Flushed every 100 ms: wait for 400 ms of it on disk (44-byte header + 2 bytes a sample).
+    await until('the audio spooled', async () => (await stat(path)).size >= 44 + 2 * 3200);
     await media.terminateWorker(0);
     await expect(playing).resolves.toBe('aborted');
-    await expect(recording.finish()).rejects.toThrow(MediaWorkerLostError);
+    const left = await recording.finish();
+    expect(left.samples).toBeGreaterThanOrEqual(3200);
+    expect(Array.from(spoolWavSamples(left.wav))).toEqual(Array.from(g711RoundTrip('PCMA', sent)).slice(0, left.samples));
     await until('the lost event', () => lost.length === 1);
     expect(lost[0]).toMatch(/exited/);
     session.close();
     await until('the worker started again', () => media.shares[0]!.running, 10_000);
     const again = await media.open();
     again.close();
+    // A recording started on a session whose worker is gone fails at once.
+    await expect(session.startRecording({ path: join(dir, 'late.wav'), flushMs: 100 }).ready).rejects.toThrow(MediaWorkerLostError);
   });
 });

@@ -4,6 +4,7 @@
  * come back from it. Formats and addresses are validated here, so a bad one throws at the caller as in-process.
  */
 import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Logger } from '../../shared/log.js';
 import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
@@ -11,6 +12,7 @@ import type { MediaSession, MediaSessionEvents, RecordingHandle, RecordingOption
 import type { PcmSource, PlayOptions, PlaybackEnd } from '../player.js';
 import type { RecordingResult } from '../recorder.js';
 import { MediaFormatSchema, type MediaFormat } from '../rtp-session.js';
+import { recoverSpooledWav } from '../wav-spool.js';
 import { FromWorker, ToWorker, type FromWorkerMessage, type ToWorkerMessage } from './protocol.js';
 import { epochNowMs, type RecordingProgressSlots } from './progress-slots.js';
 import { sharedPcm } from './shared-pcm.js';
@@ -32,20 +34,36 @@ function errorWithCode(info: { message: string; code?: string }): Error {
   return err;
 }
 
+/**
+ * What a recording whose worker died left in its spool file (written up to its last flush), made a valid WAV
+ * again; `lostWith` when there is nothing usable.
+ */
+async function recoverLostRecording(path: string, lostWith: Error): Promise<RecordingResult> {
+  try {
+    const recovered = await recoverSpooledWav(path);
+    return { path, samples: recovered.samples, durationMs: recovered.durationMs, wav: await readFile(path) };
+  } catch {
+    throw lostWith;
+  }
+}
+
 /** A recording made in the worker; its progress is read from the port's shared slot. */
 class WorkerRecording implements RecordingHandle {
   readonly ready: Promise<void>;
   readonly #session: WorkerMediaSession;
   readonly #progress: RecordingProgressSlots;
   readonly #port: number;
+  readonly #path: string;
   #readySettle!: { resolve: () => void; reject: (err: Error) => void };
   #finished: Promise<RecordingResult> | null = null;
   #finishSettle: { resolve: (r: RecordingResult) => void; reject: (err: Error) => void } | null = null;
+  #lostWith: Error | null = null;
 
-  constructor(session: WorkerMediaSession, progress: RecordingProgressSlots, port: number) {
+  constructor(session: WorkerMediaSession, progress: RecordingProgressSlots, port: number, path: string) {
     this.#session = session;
     this.#progress = progress;
     this.#port = port;
+    this.#path = path;
     progress.reset(port, epochNowMs());
     this.ready = new Promise<void>((resolve, reject) => (this.#readySettle = { resolve, reject }));
     // Whoever records handles the failure through `ready` or `finish()`; it is never an unhandled rejection here.
@@ -64,10 +82,14 @@ class WorkerRecording implements RecordingHandle {
     return Math.max(0, epochNowMs() - this.#progress.lastVoiceAt(this.#port));
   }
 
+  /** The WAV from the worker; once the worker died, the spool file as it left it (at most one flush interval short). */
   finish(): Promise<RecordingResult> {
     if (this.#finished === null) {
-      this.#finished = new Promise<RecordingResult>((resolve, reject) => (this.#finishSettle = { resolve, reject }));
-      this.#session.finishRecording();
+      if (this.#lostWith !== null) this.#finished = recoverLostRecording(this.#path, this.#lostWith);
+      else {
+        this.#finished = new Promise<RecordingResult>((resolve, reject) => (this.#finishSettle = { resolve, reject }));
+        this.#session.finishRecording();
+      }
     }
     return this.#finished;
   }
@@ -85,14 +107,17 @@ class WorkerRecording implements RecordingHandle {
     else settle.resolve(result);
   }
 
-  /** The worker is gone: whatever is awaited fails. */
+  /**
+   * The worker is gone: a spool file never confirmed fails `ready`; `finish()` (awaited now or called later) gives
+   * what the spool file holds.
+   */
   lose(error: Error): void {
+    if (this.#lostWith !== null) return;
+    this.#lostWith = error;
     this.#readySettle.reject(error);
-    if (this.#finished === null) {
-      this.#finished = Promise.reject(error);
-      this.#finished.catch(() => undefined);
-    }
-    this.settleFinish(error);
+    const settle = this.#finishSettle;
+    this.#finishSettle = null;
+    if (settle !== null) recoverLostRecording(this.#path, error).then(settle.resolve, settle.reject);
   }
 }
 
@@ -165,7 +190,7 @@ export class WorkerMediaSession extends EventEmitter<MediaSessionEvents> impleme
   }
 
   startRecording(options: RecordingOptions): RecordingHandle {
-    const recording = new WorkerRecording(this, this.#channel.progress, this.port);
+    const recording = new WorkerRecording(this, this.#channel.progress, this.port, options.path);
     if (this.closed) recording.lose(new MediaWorkerLostError('the media session is closed'));
     else {
       this.#recording?.lose(new Error('replaced by a new recording'));
@@ -175,10 +200,9 @@ export class WorkerMediaSession extends EventEmitter<MediaSessionEvents> impleme
     return recording;
   }
 
-  /** Used by the recording handle. */
+  /** Used by the recording handle (not called once the session is closed: the handle was told by lose()). */
   finishRecording(): void {
-    if (this.closed) this.#recording?.lose(new MediaWorkerLostError('the media session is closed'));
-    else this.#send({ op: ToWorker.FinishRecording, sid: this.sid });
+    this.#send({ op: ToWorker.FinishRecording, sid: this.sid });
   }
 
   close(): void {
