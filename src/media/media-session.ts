@@ -20,8 +20,8 @@ export interface RecordingHandle {
   /** Settles when the spool file exists; rejects with what prevented creating it. */
   readonly ready: Promise<void>;
   /**
-   * Stops taking audio at once (no packet after this call is kept), drains the jitter window and resolves with the
-   * WAV as the spool holds it. Idempotent.
+   * Stops taking audio (on this thread at once; in a worker when the command reaches it, a few ms later), drains
+   * the jitter window and resolves with the WAV as the spool holds it. Idempotent.
    */
   finish(): Promise<RecordingResult>;
 }

@@ -43,6 +43,12 @@ function pauseVariables(scenario: string, values: Record<string, number>): strin
 }
 
 describe('media.workers = 2', () => {
+  test('the server runs its media in two worker threads, each owning half of the RTP range', () => {
+    const started = server.logs.find((l) => l.msg === 'media in worker threads');
+    expect(started).toMatchObject({ workers: 2 });
+    expect(started!.shares as string[]).toHaveLength(2);
+  });
+
   test('SIPp deposit (PCMA 30 ms, caller hangs up): the stored WAV holds exactly the sent samples', async () => {
     const greetingMs = await demoGreetingWaitMs();
     const scenario = 'deposit-pcap-hangup.xml';

@@ -13,14 +13,24 @@ import { rtpPacketTotals } from '../rtp-counters.js';
 import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
 import { FromWorker, ToWorker, type FromWorkerMessage, type ToWorkerMessage, type WorkerInit } from './protocol.js';
 import { RecordingProgressSlots, epochNowMs } from './progress-slots.js';
+import { RecentAudioPackets } from './recent-audio.js';
 
 /** How often the worker reports its counters (metrics, `GET /api/v1/metrics`). */
 const LOAD_REPORT_MS = 1000;
+/**
+ * A recording asked for within this long after a prompt ended starts at the end of that prompt (the flows record
+ * right after their beep): the packets received since are replayed into it (recent-audio.ts).
+ */
+const RECORD_AFTER_PROMPT_MS = 1000;
 
 interface WorkerSession {
   readonly rtp: RtpSession;
   readonly plays: Map<number, AbortController>;
   recorder: RtpRecorder | null;
+  /** Receives the audio while nothing records. */
+  readonly recent: RecentAudioPackets;
+  /** When the last prompt ended (epoch clock), or −Infinity. */
+  lastPlayEndedAt: number;
 }
 
 if (!parentPort) throw new Error('media-worker.ts runs as a worker thread (MediaWorkerPool starts it)');
@@ -49,7 +59,9 @@ async function open(sid: number, host: string, recvBufferSize: number, sendBuffe
     return;
   }
   rtp.on('dtmf', ({ digit, source }) => post({ op: FromWorker.Dtmf, sid, digit, source }));
-  sessions.set(sid, { rtp, plays: new Map(), recorder: null });
+  const recent = new RecentAudioPackets();
+  rtp.attachRecorder(recent);
+  sessions.set(sid, { rtp, plays: new Map(), recorder: null, recent, lastPlayEndedAt: -Infinity });
   post({ op: FromWorker.Opened, sid, port: rtp.port });
 }
 
@@ -63,11 +75,14 @@ function progressSink(recorder: RtpRecorder, rtpPort: number): RtpAudioSink {
   };
 }
 
-function startRecording(sid: number, s: WorkerSession, path: string, flushMs: number): void {
-  s.rtp.attachRecorder(null);
+function startRecording(sid: number, s: WorkerSession, path: string, flushMs: number, requestedAt: number): void {
   const recorder = RtpRecorder.start({ path, flushMs });
   s.recorder = recorder;
-  s.rtp.attachRecorder(progressSink(recorder, s.rtp.port));
+  const sink = progressSink(recorder, s.rtp.port);
+  // Right after a prompt (the beep), the recording starts where that prompt ended, as it would on the SIP thread.
+  const since = requestedAt - s.lastPlayEndedAt <= RECORD_AFTER_PROMPT_MS ? s.lastPlayEndedAt : requestedAt;
+  s.recent.replayInto(sink, since);
+  s.rtp.attachRecorder(sink);
   recorder.ready.then(
     () => post({ op: FromWorker.RecordingReady, sid }),
     (err: unknown) => post({ op: FromWorker.RecordingReady, sid, error: errorInfo(err) }),
@@ -77,7 +92,8 @@ function startRecording(sid: number, s: WorkerSession, path: string, flushMs: nu
 async function finishRecording(sid: number, s: WorkerSession): Promise<void> {
   const recorder = s.recorder;
   if (recorder === null) throw new Error('no recording in progress');
-  s.rtp.attachRecorder(null);
+  s.recent.clear();
+  s.rtp.attachRecorder(s.recent);
   s.recorder = null;
   const result = await recorder.finish();
   // Transfer the WAV's memory when the Buffer owns all of it; a slice of a pooled buffer is copied first.
@@ -134,6 +150,7 @@ function handle(m: ToWorkerMessage): void {
       s.rtp.play(m.segments, { signal: abort.signal }).then(
         (outcome) => {
           s.plays.delete(pid);
+          s.lastPlayEndedAt = epochNowMs();
           post({ op: FromWorker.Played, sid: m.sid, pid, outcome });
         },
         (err: unknown) => {
@@ -148,7 +165,7 @@ function handle(m: ToWorkerMessage): void {
       s.plays.get(m.pid)?.abort();
       return;
     case ToWorker.Record:
-      startRecording(m.sid, s, m.path, m.flushMs);
+      startRecording(m.sid, s, m.path, m.flushMs, m.requestedAt);
       return;
     case ToWorker.FinishRecording:
       finishRecording(m.sid, s).catch((err: unknown) => post({ op: FromWorker.RecordingFailed, sid: m.sid, message: errorInfo(err).message }));

@@ -59,7 +59,8 @@ export type ToWorkerMessage =
   /** `segments`: views on SharedArrayBuffers (shared, not copied). */
   | { op: ToWorker.Play; sid: number; pid: number; segments: Int16Array[] }
   | { op: ToWorker.Abort; sid: number; pid: number }
-  | { op: ToWorker.Record; sid: number; path: string; flushMs: number }
+  /** `requestedAt`: when the flow asked, on the epoch clock (progress-slots.ts); see recent-audio.ts. */
+  | { op: ToWorker.Record; sid: number; path: string; flushMs: number; requestedAt: number }
   | { op: ToWorker.FinishRecording; sid: number }
   | { op: ToWorker.Close; sid: number };
 

@@ -195,7 +195,7 @@ export class WorkerMediaSession extends EventEmitter<MediaSessionEvents> impleme
     else {
       this.#recording?.lose(new Error('replaced by a new recording'));
       this.#recording = recording;
-      this.#send({ op: ToWorker.Record, sid: this.sid, path: options.path, flushMs: options.flushMs });
+      this.#send({ op: ToWorker.Record, sid: this.sid, path: options.path, flushMs: options.flushMs, requestedAt: epochNowMs() });
     }
     return recording;
   }
