@@ -98,7 +98,7 @@ describe('media.workers = 2', () => {
 
   test('the engine metrics count the RTP sent and received by the workers', async () => {
     // Two calls' prompts (an 11 s greeting, then the dial-in prompts) and the deposit's 7 s of audio; the workers
-    // report their counters once a second.
+    // report their counters every 250 ms.
     let rtp = { sent: 0, received: 0 };
     await until('the workers\' RTP in the metrics', async () => {
       const res = await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/metrics`, { headers: { authorization: 'Bearer media-workers-test-token' } });

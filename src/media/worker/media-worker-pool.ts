@@ -206,7 +206,7 @@ export class MediaWorkerPool implements MediaSessionFactory {
     });
   }
 
-  /** RTP packet totals of every worker (as of their last report, at most a second old), restarts included. */
+  /** RTP packet totals of every worker (as of their last report, at most 250 ms old), restarts included. */
   rtpTotals(): RtpPacketTotals {
     const sum: RtpPacketTotals = { received: 0, sent: 0, sentLate: 0, lost: 0 };
     for (const w of this.#workers) {

@@ -16,7 +16,7 @@ import { RecordingProgressSlots, epochNowMs } from './progress-slots.js';
 import { RecentAudioPackets } from './recent-audio.js';
 
 /** How often the worker reports its counters (metrics, `GET /api/v1/metrics`). */
-const LOAD_REPORT_MS = 1000;
+const LOAD_REPORT_MS = 250;
 /**
  * A recording asked for within this long after a prompt ended starts at the end of that prompt (the flows record
  * right after their beep): the packets received since are replayed into it (recent-audio.ts).

@@ -34,7 +34,7 @@ export enum FromWorker {
   RecordingReady = 105,
   RecordingFinished = 106,
   Closed = 107,
-  /** Once a second: the worker's RTP counters and pacing histogram (metrics). */
+  /** Every 250 ms: the worker's RTP counters and pacing histogram (metrics). */
   Load = 108,
   /** A command for a session failed in the worker (logged on the main thread). */
   SessionError = 109,
