@@ -202,7 +202,7 @@ export class SipCall implements Call {
       if (end === 'hangup') await new Promise<void>((r) => this.#clock.setTimer(HANGUP_DRAIN_MS, r));
     } finally {
       // No packet after this instant is recorded (finish() detaches the recorder at once).
-      finished = recorder.finish();
+      finished = recorder.finish({ callerHungUp: end === 'hangup' });
       finished.catch(() => undefined);
     }
     // The recorder hands over the spool WAV as written (plus the tail a full disk kept in memory): no decoding.

@@ -37,6 +37,7 @@ class LocalRecording implements RecordingHandle {
     return this.#recorder.ready;
   }
 
+  /** On this thread the caller's drain wait (SipCall) already ran on the loop that reads the socket. */
   finish(): Promise<RecordingResult> {
     this.#detach();
     return this.#recorder.finish();

@@ -21,9 +21,15 @@ export interface RecordingHandle {
   readonly ready: Promise<void>;
   /**
    * Stops taking audio (on this thread at once; in a worker when the command reaches it, a few ms later), drains
-   * the jitter window and resolves with the WAV as the spool holds it. Idempotent.
+   * the jitter window and resolves with the WAV as the spool holds it. Idempotent. `callerHungUp`: the caller has
+   * stopped sending; a media thread that runs behind first reads what is still queued for it (until the stream has
+   * been quiet a moment on that thread's own clock), so the end of the message is kept.
    */
-  finish(): Promise<RecordingResult>;
+  finish(options?: FinishRecordingOptions): Promise<RecordingResult>;
+}
+
+export interface FinishRecordingOptions {
+  callerHungUp?: boolean;
 }
 
 export interface RecordingOptions {

@@ -22,6 +22,13 @@ const LOAD_REPORT_MS = 250;
  * right after their beep): the packets received since are replayed into it (recent-audio.ts).
  */
 const RECORD_AFTER_PROMPT_MS = 1000;
+/**
+ * After a hang-up the caller sends nothing more: a worker running behind (descheduled on a loaded machine) first
+ * reads what is still queued in the session's socket, until no packet came for QUIET_MS, at most MAX_DRAIN_MS.
+ */
+const HANGUP_QUIET_MS = 100;
+const HANGUP_MAX_DRAIN_MS = 2000;
+const DRAIN_CHECK_MS = 20;
 
 interface WorkerSession {
   readonly rtp: RtpSession;
@@ -31,6 +38,8 @@ interface WorkerSession {
   readonly recent: RecentAudioPackets;
   /** When the last prompt ended (epoch clock), or −Infinity. */
   lastPlayEndedAt: number;
+  /** When the last audio packet was recorded (performance.now() of this thread). */
+  lastRecordedAt: number;
 }
 
 if (!parentPort) throw new Error('media-worker.ts runs as a worker thread (MediaWorkerPool starts it)');
@@ -61,14 +70,15 @@ async function open(sid: number, host: string, recvBufferSize: number, sendBuffe
   rtp.on('dtmf', ({ digit, source }) => post({ op: FromWorker.Dtmf, sid, digit, source }));
   const recent = new RecentAudioPackets();
   rtp.attachRecorder(recent);
-  sessions.set(sid, { rtp, plays: new Map(), recorder: null, recent, lastPlayEndedAt: -Infinity });
+  sessions.set(sid, { rtp, plays: new Map(), recorder: null, recent, lastPlayEndedAt: -Infinity, lastRecordedAt: -Infinity });
   post({ op: FromWorker.Opened, sid, port: rtp.port });
 }
 
 /** Feeds the recorder and publishes its progress in the port's shared slot after each packet. */
-function progressSink(recorder: RtpRecorder, rtpPort: number): RtpAudioSink {
+function progressSink(s: WorkerSession, recorder: RtpRecorder, rtpPort: number): RtpAudioSink {
   return {
     pushRtp(seq, timestamp, ssrc, payloadType, payload) {
+      s.lastRecordedAt = performance.now();
       recorder.pushRtp(seq, timestamp, ssrc, payloadType, payload);
       progress.write(rtpPort, recorder.samples, Math.round((recorder.voiceMs * SAMPLE_RATE) / 1000), epochNowMs() - recorder.msSinceVoice);
     },
@@ -78,7 +88,7 @@ function progressSink(recorder: RtpRecorder, rtpPort: number): RtpAudioSink {
 function startRecording(sid: number, s: WorkerSession, path: string, flushMs: number, requestedAt: number): void {
   const recorder = RtpRecorder.start({ path, flushMs });
   s.recorder = recorder;
-  const sink = progressSink(recorder, s.rtp.port);
+  const sink = progressSink(s, recorder, s.rtp.port);
   // Right after a prompt (the beep), the recording starts where that prompt ended, as it would on the SIP thread.
   const since = requestedAt - s.lastPlayEndedAt <= RECORD_AFTER_PROMPT_MS ? s.lastPlayEndedAt : requestedAt;
   s.recent.replayInto(sink, since);
@@ -112,6 +122,22 @@ async function finishRecording(sid: number, s: WorkerSession): Promise<void> {
     },
     [wav.buffer as ArrayBuffer],
   );
+}
+
+/** Runs `then` once the audio queued for the session before now has been read (see HANGUP_QUIET_MS). */
+function afterQueuedAudio(s: WorkerSession, callerHungUp: boolean, then: () => void): void {
+  if (!callerHungUp) {
+    setImmediate(then);
+    return;
+  }
+  const giveUpAt = performance.now() + HANGUP_MAX_DRAIN_MS;
+  const check = (): void => {
+    const now = performance.now();
+    if (now - s.lastRecordedAt >= HANGUP_QUIET_MS || now >= giveUpAt || s.recorder === null) setImmediate(then);
+    else setTimeout(check, DRAIN_CHECK_MS);
+  };
+  // Not judged at once: a worker that just woke up may read this command before the sockets it has yet to read.
+  setTimeout(check, DRAIN_CHECK_MS);
 }
 
 function close(sid: number, s: WorkerSession): void {
@@ -168,7 +194,12 @@ function handle(m: ToWorkerMessage): void {
       startRecording(m.sid, s, m.path, m.flushMs, m.requestedAt);
       return;
     case ToWorker.FinishRecording:
-      finishRecording(m.sid, s).catch((err: unknown) => post({ op: FromWorker.RecordingFailed, sid: m.sid, message: errorInfo(err).message }));
+      // Packets that were already in the sockets when this command arrived belong to the recording (they came
+      // before the hang-up that ended it): the check phase runs after this loop iteration has read every readable
+      // socket, so finish there rather than now.
+      afterQueuedAudio(s, m.callerHungUp, () => {
+        finishRecording(m.sid, s).catch((err: unknown) => post({ op: FromWorker.RecordingFailed, sid: m.sid, message: errorInfo(err).message }));
+      });
       return;
     case ToWorker.Close:
       close(m.sid, s);

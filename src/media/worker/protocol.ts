@@ -61,7 +61,8 @@ export type ToWorkerMessage =
   | { op: ToWorker.Abort; sid: number; pid: number }
   /** `requestedAt`: when the flow asked, on the epoch clock (progress-slots.ts); see recent-audio.ts. */
   | { op: ToWorker.Record; sid: number; path: string; flushMs: number; requestedAt: number }
-  | { op: ToWorker.FinishRecording; sid: number }
+  /** `callerHungUp`: read what is still queued for the session first (until it has been quiet 100 ms, at most 2 s). */
+  | { op: ToWorker.FinishRecording; sid: number; callerHungUp: boolean }
   | { op: ToWorker.Close; sid: number };
 
 export interface SessionCloseStats {

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Logger } from '../../shared/log.js';
 import { SAMPLE_RATE } from '../../shared/audio/sample-rate.js';
-import type { MediaSession, MediaSessionEvents, RecordingHandle, RecordingOptions } from '../media-session.js';
+import type { FinishRecordingOptions, MediaSession, MediaSessionEvents, RecordingHandle, RecordingOptions } from '../media-session.js';
 import type { PcmSource, PlayOptions, PlaybackEnd } from '../player.js';
 import type { RecordingResult } from '../recorder.js';
 import { MediaFormatSchema, type MediaFormat } from '../rtp-session.js';
@@ -83,12 +83,12 @@ class WorkerRecording implements RecordingHandle {
   }
 
   /** The WAV from the worker; once the worker died, the spool file as it left it (at most one flush interval short). */
-  finish(): Promise<RecordingResult> {
+  finish(options: FinishRecordingOptions = {}): Promise<RecordingResult> {
     if (this.#finished === null) {
       if (this.#lostWith !== null) this.#finished = recoverLostRecording(this.#path, this.#lostWith);
       else {
         this.#finished = new Promise<RecordingResult>((resolve, reject) => (this.#finishSettle = { resolve, reject }));
-        this.#session.finishRecording();
+        this.#session.finishRecording(options.callerHungUp === true);
       }
     }
     return this.#finished;
@@ -201,8 +201,8 @@ export class WorkerMediaSession extends EventEmitter<MediaSessionEvents> impleme
   }
 
   /** Used by the recording handle (not called once the session is closed: the handle was told by lose()). */
-  finishRecording(): void {
-    this.#send({ op: ToWorker.FinishRecording, sid: this.sid });
+  finishRecording(callerHungUp: boolean): void {
+    this.#send({ op: ToWorker.FinishRecording, sid: this.sid, callerHungUp });
   }
 
   close(): void {
