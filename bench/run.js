@@ -5,10 +5,11 @@
  *   node bench/run.js [--steps 100,200,400,600,800,1000,1200,1400] [--asterisk-steps 800,1000,1200]
  *                     [--setup-rates 100,200,300,400,600] [--probes 4] [--no-write] [--no-ceiling]
  *                     [--asterisk-mailboxes 1,100] [--ramp 10] [--no-rtp-capture] [--quick]
- *                     [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+ *                     [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--workers N]
  *
  * `--steps none` / `--asterisk-steps none` / `--setup-rates none` skip a part; `--node-args` are given to the
- * server's node (profiling).
+ * server's node (profiling); `--workers N` runs the server with media.workers = N (RTP in N worker threads; 0, the
+ * default, keeps it on the SIP thread).
  *
  * 1. Ceiling: a bare Node dgram echo (bench/lib/dgram-echo.js), packets/s in + out with < 0.1 % loss.
  * 2. Recording steps: for each concurrency N, a fresh server and N complete deposits (load-deposit.xml: greeting,
@@ -64,6 +65,8 @@ const ASTERISK_MAILBOXES = list(option('asterisk-mailboxes', QUICK ? '1' : '1,10
 const ASTERISK_RAMP_S = Number(option('ramp', QUICK ? '2' : '10'));
 const RTP_CAPTURE = !process.argv.includes('--no-rtp-capture');
 const NODE_ARGS = option('node-args', '').split(' ').filter(Boolean);
+/** media.workers of the servers started (REPONDEUR_MEDIA_WORKERS). */
+const MEDIA_WORKERS = Number(option('workers', '0'));
 const CEILING = !QUICK && !process.argv.includes('--no-ceiling');
 const PROBE_LANES = Number(option('probes', '4'));
 const WRITE = !QUICK && !process.argv.includes('--no-write');
@@ -113,7 +116,7 @@ async function probeLanes(lanes, until) {
 async function recordingStep(n, frames) {
   const procs = Math.ceil(n / PER_SIPP);
   const lines = Array.from({ length: procs }, (_, i) => `+339123450${String(i + 10).padStart(2, '0')}`);
-  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS });
+  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, mediaWorkers: MEDIA_WORKERS });
   try {
     const sampler = startProcessSampler(server);
     const { base } = sampler;
@@ -187,7 +190,7 @@ async function recordingStep(n, frames) {
 }
 
 async function setupStep(rate) {
-  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines: [], probeLine: PROBE_LINE, nodeArgs: NODE_ARGS });
+  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines: [], probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, mediaWorkers: MEDIA_WORKERS });
   try {
     const calls = rate * 10;
     const base = procSample(server.pid);
@@ -254,7 +257,7 @@ function report(m, echo, steps, lastGood, asterisk, setups) {
 async function main() {
   for (const need of [join(ROOT, 'dist', 'server.js'), PCAP]) if (!existsSync(need)) throw new Error(`missing ${need} (npm run build; apt-get install sip-tester)`);
   const m = machine();
-  console.log('machine', m);
+  console.log('machine', m, 'media.workers', MEDIA_WORKERS);
   const echo = CEILING ? await echoCeiling([10000, 20000, 40000, 60000, 80000, 100000, 120000]) : { best: null, runs: [] };
   console.log('echo ceiling', echo.best);
   const frames = expectedFrames(PCAP, 3);
@@ -270,7 +273,7 @@ async function main() {
   const asterisk = [];
   series: for (const n of ASTERISK_STEPS) {
     for (const mailboxes of ASTERISK_MAILBOXES) {
-      const r = await asteriskShapeStep({ n, mailboxes, frames, sipPort: SIP_PORT, apiPort: API_PORT, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, rampS: ASTERISK_RAMP_S, captureRtp: RTP_CAPTURE });
+      const r = await asteriskShapeStep({ n, mailboxes, frames, sipPort: SIP_PORT, apiPort: API_PORT, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, mediaWorkers: MEDIA_WORKERS, rampS: ASTERISK_RAMP_S, captureRtp: RTP_CAPTURE });
       asterisk.push(r);
       console.log(JSON.stringify(r));
       if (!asteriskRowPassed(r)) break series;

@@ -12,7 +12,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallMetricsSink } from './ivr/call-metrics.js';
 import { unsolicitedNotifyTotals } from './mwi/unsolicited-mwi.js';
-import { LATE_SEND_THRESHOLD_MS, rtpPacketTotals, sharedPacingScheduler, type PacingStatsSnapshot, type RtpPacketTotals } from './media/index.js';
+import { LATE_SEND_THRESHOLD_MS, PacingStats, rtpPacketTotals, sharedPacingScheduler, type PacingStatsSnapshot, type RtpPacketTotals } from './media/index.js';
 import type { OutboxBacklog } from './ops/outbox-backlog.js';
 
 export interface EngineMetrics {
@@ -31,6 +31,29 @@ export interface EngineMetrics {
   rtp: RtpPacketTotals & { lateThresholdMs: number };
 }
 
+/** What the media worker pool reports of its threads (media.workers ≥ 1): counters as of their last report. */
+export interface WorkerMediaStats {
+  rtpTotals(): RtpPacketTotals;
+  pacingStats(): { stats: PacingStats; pendingJobs: number };
+}
+
+/** RTP totals of this thread plus those of the media workers. */
+function mediaRtpTotals(workers: WorkerMediaStats | undefined): RtpPacketTotals {
+  if (!workers) return { ...rtpPacketTotals };
+  const w = workers.rtpTotals();
+  return { received: rtpPacketTotals.received + w.received, sent: rtpPacketTotals.sent + w.sent, sentLate: rtpPacketTotals.sentLate + w.sentLate, lost: rtpPacketTotals.lost + w.lost };
+}
+
+/** Prompt pacing of this thread's scheduler merged with the media workers'. */
+function mediaPacing(workers: WorkerMediaStats | undefined): PacingStatsSnapshot & { pendingJobs: number } {
+  if (!workers) return { ...sharedPacingScheduler.stats.snapshot(), pendingJobs: sharedPacingScheduler.size };
+  const { stats, pendingJobs } = workers.pacingStats();
+  const merged = new PacingStats();
+  merged.add(sharedPacingScheduler.stats);
+  merged.add(stats);
+  return { ...merged.snapshot(), pendingJobs: pendingJobs + sharedPacingScheduler.size };
+}
+
 let loopDelay: IntervalHistogram | undefined;
 
 /** Starts the event-loop delay histogram (idempotent); called when the metrics route is registered. */
@@ -42,8 +65,8 @@ export function startEngineMetrics(): void {
 
 const NS_PER_MS = 1e6;
 
-/** A snapshot of the engine's metrics. */
-export function collectEngineMetrics(): EngineMetrics {
+/** A snapshot of the engine's metrics; `workers`: the media worker pool, when media runs in workers. */
+export function collectEngineMetrics(workers?: WorkerMediaStats): EngineMetrics {
   const mem = process.memoryUsage();
   const cpu = process.cpuUsage();
   const h = loopDelay;
@@ -51,14 +74,14 @@ export function collectEngineMetrics(): EngineMetrics {
   for (const r of process.getActiveResourcesInfo()) if (r === 'UDPWrap') udp++;
   return {
     uptimeSeconds: process.uptime(),
-    pacing: { ...sharedPacingScheduler.stats.snapshot(), pendingJobs: sharedPacingScheduler.size },
+    pacing: mediaPacing(workers),
     eventLoopDelay: h
       ? { meanMs: h.mean / NS_PER_MS, p50Ms: h.percentile(50) / NS_PER_MS, p99Ms: h.percentile(99) / NS_PER_MS, maxMs: h.max / NS_PER_MS }
       : { meanMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 },
     openUdpSockets: udp,
     memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, arrayBuffersBytes: mem.arrayBuffers },
     cpu: { userMicros: cpu.user, systemMicros: cpu.system },
-    rtp: { ...rtpPacketTotals, lateThresholdMs: LATE_SEND_THRESHOLD_MS },
+    rtp: { ...mediaRtpTotals(workers), lateThresholdMs: LATE_SEND_THRESHOLD_MS },
   };
 }
 
@@ -69,6 +92,8 @@ export interface PrometheusMetrics {
   readonly calls: CallMetricsSink;
   /** The store's query-duration hook (openStore `onQueryDuration`), in ms. */
   readonly storeQueryDuration: (durationMs: number) => void;
+  /** From now on the RTP and pacing metrics include the media workers'. */
+  useWorkerMedia(workers: WorkerMediaStats): void;
 }
 
 /** Counters whose value is read at scrape time from a plain integer kept elsewhere (no prom-client call per event). */
@@ -113,7 +138,22 @@ export function createPrometheusMetrics(
   const dialIn = new Counter({ name: 'repondeur_dialin_auth_total', help: 'Dial-in authentications, by outcome (logins, refusals after failures, lockouts)', labelNames: ['outcome'], registers: [registry] });
   for (const outcome of ['login-pin', 'login-caller-id', 'refused-too-many-tries', 'refused-locked']) dialIn.inc({ outcome }, 0);
   const pinFailures = new Counter({ name: 'repondeur_dialin_pin_failures_total', help: 'Wrong line numbers or PINs typed on dial-in calls', registers: [registry] });
-  registerRtpCounters(registry, opts.rtpTotals ?? rtpPacketTotals);
+  let workerMedia: WorkerMediaStats | undefined;
+  const totals: Readonly<RtpPacketTotals> = opts.rtpTotals ?? {
+    get received() {
+      return mediaRtpTotals(workerMedia).received;
+    },
+    get sent() {
+      return mediaRtpTotals(workerMedia).sent;
+    },
+    get sentLate() {
+      return mediaRtpTotals(workerMedia).sentLate;
+    },
+    get lost() {
+      return mediaRtpTotals(workerMedia).lost;
+    },
+  };
+  registerRtpCounters(registry, totals);
   const storeQueries = new Histogram({
     name: 'repondeur_store_query_seconds',
     help: 'Duration of the store queries (SQLite or PostgreSQL), from Kysely',
@@ -125,7 +165,7 @@ export function createPrometheusMetrics(
     help: 'Largest send lateness of a prompt frame since start, in ms',
     registers: [registry],
     collect() {
-      this.set(sharedPacingScheduler.stats.snapshot().maxLatenessMs);
+      this.set(mediaPacing(workerMedia).maxLatenessMs);
     },
   });
   new Counter({
@@ -181,5 +221,6 @@ export function createPrometheusMetrics(
       dialInPinFailure: () => pinFailures.inc(),
     },
     storeQueryDuration: (durationMs) => storeQueries.observe(durationMs / 1000),
+    useWorkerMedia: (workers) => void (workerMedia = workers),
   };
 }

@@ -13,7 +13,7 @@ import { SipUserAgent } from './sip/user-agent.js';
 import { AdmissionControl } from './sip/admission.js';
 import { EventLoopDelayMonitor } from './sip/loop-delay.js';
 import type { IncomingInvite } from './sip/incoming-invite.js';
-import { RtpPortAllocator } from './media/port-allocator.js';
+import { LocalMediaSessions, MediaWorkerPool, RtpPortAllocator, type MediaSessionFactory } from './media/index.js';
 import { openStore, parseSqliteUrl, type Store } from './store/index.js';
 import { PromptCatalog } from './ivr/prompts/catalog.js';
 import { CallRouter } from './ivr/router.js';
@@ -98,8 +98,18 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   const loopDelay = config.admission.maxEventLoopDelayMs > 0 ? new EventLoopDelayMonitor() : undefined;
   const admission = new AdmissionControl(config.admission, clock, loopDelay);
   const sip = new SipUserAgent({ transport, logger, admission, clock, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
-  const ports = new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax);
-  const router = new CallRouter({ store, prompts, config, logger, ports, metrics: metrics.calls, clock });
+  const rtpSockets = { host: config.rtp.host, recvBufferSize: config.rtp.socketBufferBytes, sendBufferSize: config.rtp.socketBufferBytes };
+  // media.workers = 0: calls' RTP on this thread; N: in N media worker threads, each owning 1/N of the port range.
+  const workerMedia =
+    config.media.workers > 0
+      ? new MediaWorkerPool({ workers: config.media.workers, portMin: config.rtp.portMin, portMax: config.rtp.portMax, ...rtpSockets, logger })
+      : undefined;
+  const media: MediaSessionFactory = workerMedia ?? new LocalMediaSessions(new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax), rtpSockets, clock);
+  if (workerMedia) {
+    metrics.useWorkerMedia(workerMedia);
+    logger.info({ workers: config.media.workers, shares: workerMedia.shares.map((w) => `${w.portMin}-${w.portMax}`) }, 'media in worker threads');
+  }
+  const router = new CallRouter({ store, prompts, config, logger, media, metrics: metrics.calls, clock });
   sip.on('invite', (invite: IncomingInvite) => void router.handle(invite));
   const mwiAccountHost = config.sip.publicHost || (config.sip.host === '0.0.0.0' || config.sip.host === '::' ? 'localhost' : config.sip.host);
   const mwi = new MwiNotifier({
@@ -136,7 +146,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   let apiPort: number | undefined;
   if (config.api.enabled) {
     startEngineMetrics();
-    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining }, prometheus: metrics.registry, engineMetrics: collectEngineMetrics });
+    api = await createApiServer({ store, config, logger, readiness: { sipBound: () => transport.port > 0, draining: () => sip.draining }, prometheus: metrics.registry, engineMetrics: () => collectEngineMetrics(workerMedia) });
     await api.listen({ host: config.api.host, port: config.api.port });
     const addr = api.server.address();
     apiPort = typeof addr === 'object' && addr ? addr.port : config.api.port;
@@ -172,6 +182,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       await mwi.close();
       await unsolicitedMwi.close();
       await sip.shutdown();
+      await media.stop();
       await transport.stop();
       await api?.close();
       sweeper.stop();

@@ -24,7 +24,7 @@ function procSample(pid) {
 }
 
 class BenchServer {
-  /** @param {{ sipPort: number, apiPort: number, lines: string[], probeLine: string, logLevel?: string }} o */
+  /** @param {{ sipPort: number, apiPort: number, lines: string[], probeLine: string, logLevel?: string, nodeArgs?: string[], mediaWorkers?: number }} o */
   static async start(o) {
     const dir = mkdtempSync(join(tmpdir(), 'repondeur-bench-'));
     const db = join(dir, 'repondeur.db');
@@ -50,6 +50,7 @@ class BenchServer {
       // The bench measures capacity: no cap on calls, no overload guard (they would refuse the rows beyond them).
       REPONDEUR_ADMISSION_MAX_CALLS: '100000',
       REPONDEUR_ADMISSION_MAX_EVENT_LOOP_DELAY_MS: '0',
+      REPONDEUR_MEDIA_WORKERS: String(o.mediaWorkers ?? 0),
     };
     const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'repondeur.js'), 'serve'], {
       cwd: ROOT,

@@ -49,3 +49,10 @@ export function checkRecording(samples: Int16Array, frames: Int16Array[]): Recor
 export function checkRecordingTail(samples: Int16Array, frames: Int16Array[]): RecordingTailCheck;
 /** Every message of a répondeur SQLite store with its decoded audio. */
 export function storedMessages(dbPath: string): StoredMessageAudio[];
+export interface DepositCheck extends RecordingTailCheck {
+  /** Frames of the first play sent before the beep (not recorded, rightly). */
+  lateStartFrames: number;
+  wholePlays: number;
+}
+/** load-deposit.xml: checkRecordingTail, and only the first play may be cut at its start (sent before the beep). */
+export function checkDeposit(samples: Int16Array, frames: Int16Array[], plays: number): DepositCheck;

@@ -9,19 +9,19 @@ import type { Clock } from '../shared/clock.js';
 import { advertisedAddress } from '../shared/net-address.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
 import type { SipDialog } from '../sip/sip-dialog.js';
-import { PortsExhaustedError, RtpSession, type RtpPortAllocator } from '../media/index.js';
+import { PortsExhaustedError, type MediaSession, type MediaSessionFactory } from '../media/index.js';
 import { configureSession, SipCall } from './sip-call.js';
 
 /** Why a call could not be answered (the INVITE got its final response); the router counts it under this cause. */
 export type MediaSetupFailure = 'no_rtp_port' | 'cancelled';
 
-/** An answered call: the dialog is up, its RTP session open. Close it when the flow is done. */
+/** An answered call: the dialog is up, its media session open. Close it when the flow is done. */
 export class AnsweredCall {
   readonly call: SipCall;
   readonly #dialog: SipDialog;
-  readonly #session: RtpSession;
+  readonly #session: MediaSession;
 
-  constructor(dialog: SipDialog, session: RtpSession, logger: Logger, clock?: Clock) {
+  constructor(dialog: SipDialog, session: MediaSession, logger: Logger, clock?: Clock) {
     this.#dialog = dialog;
     this.#session = session;
     this.call = new SipCall(dialog, session, logger, clock);
@@ -48,33 +48,32 @@ export class AnsweredCall {
 }
 
 export interface CallMediaDeps {
-  ports: RtpPortAllocator;
+  /** Opens each call's media session: on this thread (media.workers = 0) or in a media worker. */
+  media: MediaSessionFactory;
   config: Pick<Config, 'rtp'>;
   /** Times the calls' digit and recording deadlines (default the system clock). */
   clock?: Clock;
 }
 
-/** Opens the RTP session and answers the INVITE with SDP, or answers 503 when no RTP port is free. */
+/** Opens the media session and answers the INVITE with SDP, or answers 503 when no RTP port is free. */
 export class CallMediaSetup {
-  readonly #ports: RtpPortAllocator;
-  readonly #rtp: Config['rtp'];
+  readonly #media: MediaSessionFactory;
   /** The address put in our SDP (c=). */
   readonly #mediaAddress: string;
   readonly #clock: Clock | undefined;
 
   constructor(deps: CallMediaDeps) {
     this.#clock = deps.clock;
-    this.#ports = deps.ports;
-    this.#rtp = deps.config.rtp;
+    this.#media = deps.media;
     this.#mediaAddress = advertisedAddress(deps.config.rtp.host, deps.config.rtp.publicHost);
   }
 
   /** The answered call, or why it was not answered (its final response already sent, or the INVITE cancelled). */
   async answer(invite: IncomingInvite): Promise<AnsweredCall | MediaSetupFailure> {
     const log = invite.logger;
-    let session: RtpSession;
+    let session: MediaSession;
     try {
-      session = await RtpSession.open(this.#ports, { host: this.#rtp.host, recvBufferSize: this.#rtp.socketBufferBytes, sendBufferSize: this.#rtp.socketBufferBytes }, { logger: log });
+      session = await this.#media.open({ logger: log });
     } catch (err) {
       if (err instanceof PortsExhaustedError) {
         log.warn('no RTP port free: 503');

@@ -8,7 +8,7 @@ import type { Config } from '../shared/config.js';
 import type { Store } from '../store/index.js';
 import type { IncomingInvite } from '../sip/incoming-invite.js';
 import { parseNameAddr, parseUri } from '../sip/headers.js';
-import type { RtpPortAllocator } from '../media/index.js';
+import type { MediaSessionFactory } from '../media/index.js';
 import type { PromptCatalog } from './prompts/catalog.js';
 import { toE164 } from '../shared/e164.js';
 import { CallClassifier, type CallClass } from './call-classifier.js';
@@ -23,7 +23,8 @@ export interface CallRouterDeps {
   prompts: PromptCatalog;
   config: Config;
   logger: Logger;
-  ports: RtpPortAllocator;
+  /** Opens each call's media session (call-media.ts). */
+  media: MediaSessionFactory;
   /** Call counters (Prometheus); absent: none kept. */
   metrics?: CallMetricsSink;
   /** Times the calls' digit and recording deadlines (default the system clock). */

@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import type { SipDialog } from '../sip/sip-dialog.js';
 import type { SipRequest } from '../sip/message.js';
 import type { NegotiatedMedia } from '../sip/sdp.js';
-import { parseDtmfInfoBody, RtpRecorder, spoolWavSamples, truncateSpoolWav, type PcmSource, type RtpSession } from '../media/index.js';
+import { parseDtmfInfoBody, spoolWavSamples, truncateSpoolWav, type MediaSession, type PcmSource } from '../media/index.js';
 import type { Call, CollectOptions, PlayOutcome, RecordOptions, RecordResult } from './call.js';
 import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 
@@ -22,8 +22,8 @@ const RECORD_BACKSTOP_MS = 2000;
  */
 const RECORD_FLUSH_MS = 1000;
 
-/** Applies negotiated SDP parameters to the RTP session. */
-export function configureSession(session: RtpSession, media: NegotiatedMedia): void {
+/** Applies negotiated SDP parameters to the media session. */
+export function configureSession(session: MediaSession, media: NegotiatedMedia): void {
   session.configure({
     codec: media.codec,
     payloadType: media.payloadType,
@@ -45,15 +45,15 @@ export class SipCall implements Call {
   readonly logger: Logger;
   readonly whenEnded: Promise<void>;
   readonly #dialog: SipDialog;
-  readonly #session: RtpSession;
+  readonly #session: MediaSession;
   readonly #clock: Clock;
   readonly #digits: string[] = [];
   readonly #digitWaiters = new Set<() => void>();
   #ended = false;
   #endedResolve!: () => void;
 
-  /** `clock` times the digit and recording deadlines and the recorder's silence detection. */
-  constructor(dialog: SipDialog, session: RtpSession, logger: Logger, clock: Clock = systemClock) {
+  /** `clock` times the digit and recording deadlines (the media session's own clock times its silence detection). */
+  constructor(dialog: SipDialog, session: MediaSession, logger: Logger, clock: Clock = systemClock) {
     this.callId = dialog.callId;
     this.#clock = clock;
     this.logger = logger;
@@ -61,6 +61,11 @@ export class SipCall implements Call {
     this.#session = session;
     this.whenEnded = new Promise((r) => (this.#endedResolve = r));
     session.on('dtmf', ({ digit, source }: { digit: string; source: string }) => this.#digit(digit, source));
+    // The media of the call is gone (its media worker died): the caller would hear nothing more, so end the call.
+    session.on('lost', ({ reason }: { reason: string }) => {
+      this.logger.error({ reason }, 'call media lost: hanging up');
+      this.hangup().catch((err: unknown) => this.logger.warn({ err }, 'BYE after lost media failed'));
+    });
     dialog.on('info', (req: SipRequest) => {
       const digit = parseDtmfInfoBody(req.headers.get('Content-Type') ?? '', req.body);
       if (digit) this.#digit(digit, 'sip-info');
@@ -148,8 +153,7 @@ export class SipCall implements Call {
   async record(opts: RecordOptions): Promise<RecordResult> {
     // Attached before the spool file exists (it is created in the background), so the packets of the first
     // instant after the beep are kept even when the disk is busy.
-    const recorder = RtpRecorder.start({ path: opts.spoolPath, flushMs: RECORD_FLUSH_MS }, this.#clock);
-    this.#session.attachRecorder(recorder);
+    const recorder = this.#session.startRecording({ path: opts.spoolPath, flushMs: RECORD_FLUSH_MS });
     this.logger.debug({ path: opts.spoolPath }, 'recording started');
     let spoolError: Error | null = null;
     recorder.ready.catch((err: unknown) => {
@@ -162,6 +166,7 @@ export class SipCall implements Call {
     const hardStopAt = this.#clock.now() + opts.maxDurationMs + RECORD_BACKSTOP_MS;
     let end: RecordResult['end'] | undefined;
     let digit: string | undefined;
+    let finished: ReturnType<typeof recorder.finish>;
     try {
       while (!end) {
         if (spoolError) throw spoolError;
@@ -196,10 +201,12 @@ export class SipCall implements Call {
       // hang-up may still be in flight or queued behind it. Keep listening a moment so the end of the message is kept.
       if (end === 'hangup') await new Promise<void>((r) => this.#clock.setTimer(HANGUP_DRAIN_MS, r));
     } finally {
-      this.#session.attachRecorder(null);
+      // No packet after this instant is recorded (finish() detaches the recorder at once).
+      finished = recorder.finish({ callerHungUp: end === 'hangup' });
+      finished.catch(() => undefined);
     }
     // The recorder hands over the spool WAV as written (plus the tail a full disk kept in memory): no decoding.
-    const result = await recorder.finish();
+    const result = await finished;
     if (result.spoolWriteError) {
       // Disk full (or another write error) on the spool: the recording is not lost, its tail was kept in memory.
       this.logger.warn({ err: result.spoolWriteError.message, code: (result.spoolWriteError as NodeJS.ErrnoException).code, keptInMemoryMs: (result.unwrittenSamples!.length * 1000) / SAMPLE_RATE }, 'recording: spool write failed; the message is stored from memory (no crash recovery for it)');

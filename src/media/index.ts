@@ -13,6 +13,8 @@
  * session.attachRecorder(rec);  … rec.msSinceVoice …  const { durationMs } = await rec.finish();
  * session.close();
  * ```
+ * Calls use it through the MediaSession interface (media-session.ts): `LocalMediaSessions` opens RtpSessions
+ * on this thread, `MediaWorkerPool` in media worker threads (src/media/worker/, config `media.workers`).
  * After a crash, `recoverSpooledWav(path)` makes a half-written spool WAV valid again.
  * SIP INFO DTMF bodies go through `parseDtmfInfoBody(contentType, body)`.
  * `session.fillPauses(true)` keeps the stream going with G.711 silence / CN between prompts; `setHeld()` on hold.
@@ -65,3 +67,14 @@ export {
   truncateSpoolWav,
 } from './wav-spool.js';
 export { GoertzelDtmfDetector, type GoertzelOptions, Rfc4733Receiver, dtmfKeyOfEvent, parseDtmfInfoBody } from './dtmf.js';
+export {
+  type MediaLostEvent,
+  type MediaSession,
+  type MediaSessionEvents,
+  type MediaSessionFactory,
+  type RecordingHandle,
+  type RecordingOptions,
+} from './media-session.js';
+export { LocalMediaSession, LocalMediaSessions } from './local-media.js';
+export { MediaWorkerPool, type MediaWorkerPoolOptions, splitPortRange } from './worker/media-worker-pool.js';
+export { MediaWorkerLostError, WorkerMediaSession } from './worker/worker-session.js';

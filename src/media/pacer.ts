@@ -50,6 +50,14 @@ export class PacingStats {
     this.histogram[b < LATENESS_BUCKETS ? b : LATENESS_BUCKETS - 1]!++;
   }
 
+  /** Adds another scheduler's counts (a media worker's, as it reported them) to these. */
+  add(other: { readonly histogram: ArrayLike<number>; runs: number; sumLatenessMs: number; maxLatenessMs: number }): void {
+    for (let i = 0; i < LATENESS_BUCKETS; i++) this.histogram[i] = this.histogram[i]! + (other.histogram[i] ?? 0);
+    this.runs += other.runs;
+    this.sumLatenessMs += other.sumLatenessMs;
+    if (other.maxLatenessMs > this.maxLatenessMs) this.maxLatenessMs = other.maxLatenessMs;
+  }
+
   reset(): void {
     this.histogram.fill(0);
     this.runs = 0;

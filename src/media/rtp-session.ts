@@ -47,7 +47,7 @@ export const MediaFormatSchema = z
     message: 'the comfort-noise payload type must differ from the audio and telephone-event payload types',
   });
 export type MediaFormat = z.input<typeof MediaFormatSchema>;
-type ResolvedMediaFormat = z.output<typeof MediaFormatSchema>;
+export type ResolvedMediaFormat = z.output<typeof MediaFormatSchema>;
 
 export interface DtmfEvent {
   digit: string;

@@ -29,6 +29,15 @@ process.once('exit', () => {
   for (const c of LIVE) c.kill('SIGKILL');
 });
 
+/**
+ * `REPONDEUR_MEDIA_WORKERS` set for the test run (e.g. `REPONDEUR_MEDIA_WORKERS=2 npx jest …`) is passed to every
+ * server the tests start, so any suite can be run with media in worker threads; a test's own `env` still wins.
+ */
+function inheritedEnv(): Record<string, string> {
+  const workers = process.env.REPONDEUR_MEDIA_WORKERS;
+  return workers === undefined ? {} : { REPONDEUR_MEDIA_WORKERS: workers };
+}
+
 export async function startServerProcess(env: Record<string, string> = {}, opts: { dir?: string } = {}): Promise<ServerProcess> {
   const ports = rtpBlock();
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'repondeur-test-'));
@@ -40,6 +49,7 @@ export async function startServerProcess(env: Record<string, string> = {}, opts:
     REPONDEUR_STORAGE_DIR: dir,
     REPONDEUR_DATABASE_URL: `sqlite:${join(dir, 'repondeur.db')}`,
     REPONDEUR_LOG_LEVEL: 'debug',
+    ...inheritedEnv(),
     ...env,
   };
   const child = spawn(process.execPath, ['--enable-source-maps', join(ROOT, 'bin', 'repondeur.js'), 'serve'], {

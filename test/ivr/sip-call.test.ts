@@ -9,13 +9,13 @@ import pino from 'pino';
 import { SipCall } from '../../src/ivr/sip-call.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import type { SipDialog } from '../../src/sip/sip-dialog.js';
-import type { RtpSession } from '../../src/media/index.js';
+import type { MediaSession } from '../../src/media/index.js';
 
 function setup() {
   const clock = new ManualClock();
   const dialog = Object.assign(new EventEmitter(), { callId: 'c1@test', bye: async () => void dialog.emit('terminated', 'bye') });
   const session = Object.assign(new EventEmitter(), { fillPauses: () => undefined });
-  const call = new SipCall(dialog as unknown as SipDialog, session as unknown as RtpSession, pino({ level: 'silent' }), clock);
+  const call = new SipCall(dialog as unknown as SipDialog, session as unknown as MediaSession, pino({ level: 'silent' }), clock);
   const press = (digit: string) => session.emit('dtmf', { digit, source: 'rfc4733' });
   /** Lets the call's promise callbacks run, as the event loop would between two timer ticks. */
   const settle = () => new Promise((r) => setImmediate(r));
