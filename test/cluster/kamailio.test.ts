@@ -112,11 +112,8 @@ afterAll(async () => {
 
 const storedIds = (n: ServerProcess): string[] => n.logs.filter((l) => l.msg === 'deposit: message stored').map((l) => String(l.messageId));
 
-// The deposits and the dial-in call are independent (messages vs PIN failures of the line; the dispatcher's round
-// robin still gives each node some of the 4 deposits whatever the dial-in call's place among them): they run at the
-// same time. Killing a node needs both nodes to itself: that test runs after them, alone.
 describe('two nodes behind Kamailio', () => {
-  test.concurrent('deposits through the proxy all succeed and are spread over both nodes', async () => {
+  test('deposits through the proxy all succeed and are spread over both nodes', async () => {
     const r = await runSipp({ scenario: 'deposit-pcma.xml', target: `127.0.0.1:${PORT}`, calls: 4, concurrency: 4, rate: 4, timeoutMs: 90000 });
     expect(r.successful).toBe(4);
     expect(r.code).toBe(0);
@@ -130,7 +127,7 @@ describe('two nodes behind Kamailio', () => {
     expect(all).toEqual([...storedIds(nodes[0]!), ...storedIds(nodes[1]!)].sort());
   }, 120000);
 
-  test.concurrent('dial-in through the proxy: wrong PINs are recorded with the caller\'s address, not the proxy\'s', async () => {
+  test('dial-in through the proxy: wrong PINs are recorded with the caller\'s address, not the proxy\'s', async () => {
     // SIPp calls from 127.0.0.2; Kamailio (127.0.0.1, in sip.trustedProxies) relays, so the node sees 127.0.0.1.
     const r = await runSipp({
       scenario: 'dialin-wrong-pin.xml',
