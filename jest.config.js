@@ -8,5 +8,8 @@ module.exports = {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 60000,
+  // test.concurrent tests of one describe start together up to this many (jest's default is 5): the SIPp deposit
+  // and dial-in files run a describe's independent real-time calls side by side (11 in the largest describe).
+  maxConcurrency: 12,
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
 };

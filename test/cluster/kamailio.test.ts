@@ -133,7 +133,7 @@ describe('two nodes behind Kamailio', () => {
       scenario: 'dialin-wrong-pin.xml',
       target: `127.0.0.1:${PORT}`,
       service: '0033979947994',
-      extra: ['-key', 'caller', '0611223344', '-i', '127.0.0.2'],
+      extra: ['-key', 'caller', '0611223344', '-key', 'mailbox', '0912345678', '-i', '127.0.0.2'],
       timeoutMs: 90000,
     });
     if (r.code !== 0) throw new Error(describeSipp(r));

@@ -22,6 +22,21 @@ export interface SippResult {
   successful: number;
   failed: number;
   dir: string;
+  /** The Call-IDs of the calls SIPp placed (`[call_id]` = `<call number>-<pid>@<ip>`), in order, read from the message trace. */
+  callIds: string[];
+}
+
+/** The distinct Call-ID header values in a SIPp message trace (RFC 3261 §7.3.3: `i` is its compact form), in order. */
+function callIdsIn(messages: string): string[] {
+  const ids = new Set<string>();
+  for (const m of messages.matchAll(/^(?:Call-ID|i)\s*:\s*(\S+)\s*$/gim)) ids.add(m[1]!);
+  return [...ids];
+}
+
+/** The Call-ID of a one-call SIPp run; throws if the run placed no call or several. */
+export function callIdOf(r: SippResult): string {
+  if (r.callIds.length !== 1) throw new Error(`expected one Call-ID in the SIPp trace, found ${r.callIds.length}: ${r.callIds.join(', ')}\n${describeSipp(r)}`);
+  return r.callIds[0]!;
 }
 
 export interface SippOptions {
@@ -101,7 +116,8 @@ export async function runSipp(o: SippOptions): Promise<SippResult> {
         successful = Number(last[header.indexOf('SuccessfulCall(C)')] ?? 0);
         failed = Number(last[header.indexOf('FailedCall(C)')] ?? 0);
       }
-      resolve({ code, stdout, stderr, errors, logs: read('_logs.log'), messages: read('_messages.log'), successful, failed, dir });
+      const messages = read('_messages.log');
+      resolve({ code, stdout, stderr, errors, logs: read('_logs.log'), messages, successful, failed, dir, callIds: callIdsIn(messages) });
     });
   });
 }

@@ -118,16 +118,18 @@ function startPhone(): Linphone {
   return phone;
 }
 
+// The two calls are independent (one deposit, one dial-in login, each phone on ports of its own) and run at the same
+// time; each test follows its own call's log lines by Call-ID, read from the first line its call logged.
 describe('linphone', () => {
-  test('leaves a 60 s message: the call outlives its 30 s RTP timeout, the message is 60 s of its tone', async () => {
+  test.concurrent('leaves a 60 s message: the call outlives its 30 s RTP timeout, the message is 60 s of its tone', async () => {
     const phone = startPhone();
     try {
       await phone.waitFor(/Using wav files/, 10_000);
       const before = (await store.messages.list({ line: DEMO })).length;
       phone.send(`call sip:0912345678@127.0.0.1:${server.sipPort}`);
       await phone.waitFor(/connected/, 15_000);
-      await server.waitForLog((l) => l.msg === 'deposit: greeting', 10_000);
-      await server.waitForLog((l) => l.msg === 'recording started', 60_000);
+      const { callId } = await server.waitForLog((l) => l.msg === 'deposit: greeting', 10_000);
+      await server.waitForLog((l) => l.msg === 'recording started' && l.callId === callId, 60_000);
       // The message's own length: what the test is about, not a wait for readiness.
       await new Promise((r) => setTimeout(r, MESSAGE_MS));
       // linphone must still be in the call after 60 s of recording (with no RTP from us it leaves at 30 s).
@@ -135,7 +137,7 @@ describe('linphone', () => {
       const mark = phone.output.length;
       phone.send('terminate');
       await phone.waitFor(/ended/, 10_000, mark);
-      const log = await server.waitForLog((l) => l.msg === 'deposit: message stored', 15_000);
+      const log = await server.waitForLog((l) => l.msg === 'deposit: message stored' && l.callId === callId, 15_000);
       const messages = await store.messages.list({ line: DEMO });
       expect(messages.length).toBe(before + 1);
       const stored = decodeWav(await store.messages.getAudio(String(log.messageId))).samples;
@@ -149,26 +151,28 @@ describe('linphone', () => {
     }
   }, 150_000);
 
-  test('dial-in with RFC 4733: line number + #, PIN + #, logged in, then the menu is spoken', async () => {
+  test.concurrent('dial-in with RFC 4733: line number + #, PIN + #, logged in, then the menu is spoken', async () => {
     const phone = startPhone();
     try {
       await phone.waitFor(/Using wav files/, 10_000);
-      const from = server.logs.length;
       phone.send(`call sip:${DIAL_IN}@127.0.0.1:${server.sipPort}`);
       await phone.waitFor(/connected/, 15_000);
-      const said = (id: string) => (l: Record<string, unknown>) => l.msg === 'dial-in: saying' && Array.isArray(l.prompts) && l.prompts.includes(id);
-      await server.waitForLog(said('enter_mailbox'), 15_000);
+      const sayingTo = (callId: unknown, id: string) => (l: Record<string, unknown>) =>
+        l.callId === callId && l.msg === 'dial-in: saying' && Array.isArray(l.prompts) && l.prompts.includes(id);
+      // The first line of a dial-in call asking for a mailbox: this phone's (the deposit beside it never asks).
+      const { callId } = await server.waitForLog((l) => l.msg === 'dial-in: saying' && Array.isArray(l.prompts) && l.prompts.includes('enter_mailbox'), 15_000);
+      const said = (id: string) => sayingTo(callId, id);
       phone.send('0912345678#');
       // linphone sends the queued digits one after the other (about one a second): wait for the '#'.
-      await server.waitForLog((l) => l.msg === 'DTMF' && l.digit === '#' && l.source === 'rfc4733', 30_000);
+      await server.waitForLog((l) => l.callId === callId && l.msg === 'DTMF' && l.digit === '#' && l.source === 'rfc4733', 30_000);
       await server.waitForLog(said('enter_pin'), 15_000);
       phone.send('1234#');
-      const accepted = await server.waitForLog((l) => l.msg === 'dial-in: PIN accepted', 30_000);
+      const accepted = await server.waitForLog((l) => l.callId === callId && l.msg === 'dial-in: PIN accepted', 30_000);
       expect(accepted.line).toBe(DEMO);
-      const digits = server.logs.slice(from).filter((l) => l.msg === 'DTMF').map((l) => `${String(l.digit)}/${String(l.source)}`);
+      const digits = server.logs.filter((l) => l.callId === callId && l.msg === 'DTMF').map((l) => `${String(l.digit)}/${String(l.source)}`);
       expect(digits).toEqual([...'0912345678#1234#'].map((d) => `${d}/rfc4733`));
       // After the login the main menu is announced.
-      await server.waitForLog((l) => l.msg === 'dial-in: saying' && server.logs.indexOf(l) > server.logs.indexOf(accepted), 15_000);
+      await server.waitForLog((l) => l.callId === callId && l.msg === 'dial-in: saying' && server.logs.indexOf(l) > server.logs.indexOf(accepted), 15_000);
       phone.send('terminate');
       await phone.waitFor(/ended/, 10_000);
     } finally {

@@ -114,7 +114,7 @@ test('series parse and move under a deposit, a refused call and a dial-in login'
     scenario: 'dialin-login-rfc4733.xml',
     target: `127.0.0.1:${proc.sipPort}`,
     service: '0033979947994',
-    extra: ['-key', 'caller', '0611223344'],
+    extra: ['-key', 'caller', '0611223344', '-key', 'mailbox', '0912345678'],
     timeoutMs: 90000,
   });
   if (login.code !== 0) throw new Error(describeSipp(login));
@@ -160,7 +160,7 @@ test('each wrong PIN of a dial-in call counts once', async () => {
     scenario: 'dialin-wrong-pin.xml',
     target: `127.0.0.1:${proc.sipPort}`,
     service: '0033979947994',
-    extra: ['-key', 'caller', '0611223344'],
+    extra: ['-key', 'caller', '0611223344', '-key', 'mailbox', '0912345678'],
     timeoutMs: 90000,
   });
   if (sipp.code !== 0) throw new Error(describeSipp(sipp));
