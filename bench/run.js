@@ -65,6 +65,8 @@ const ASTERISK_MAILBOXES = list(option('asterisk-mailboxes', QUICK ? '1' : '1,10
 const ASTERISK_RAMP_S = Number(option('ramp', QUICK ? '2' : '10'));
 const RTP_CAPTURE = !process.argv.includes('--no-rtp-capture');
 const NODE_ARGS = option('node-args', '').split(' ').filter(Boolean);
+/** `--guards`: keep the server's admission cap and overload guards (refused calls then count as failed). */
+const GUARDS = process.argv.includes('--guards');
 /** media.workers of the servers started (REPONDEUR_MEDIA_WORKERS). */
 const MEDIA_WORKERS = Number(option('workers', '0'));
 const CEILING = !QUICK && !process.argv.includes('--no-ceiling');
@@ -116,7 +118,7 @@ async function probeLanes(lanes, until) {
 async function recordingStep(n, frames) {
   const procs = Math.ceil(n / PER_SIPP);
   const lines = Array.from({ length: procs }, (_, i) => `+339123450${String(i + 10).padStart(2, '0')}`);
-  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, mediaWorkers: MEDIA_WORKERS });
+  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, mediaWorkers: MEDIA_WORKERS, admissionGuards: GUARDS });
   try {
     const sampler = startProcessSampler(server);
     const { base } = sampler;
@@ -190,7 +192,7 @@ async function recordingStep(n, frames) {
 }
 
 async function setupStep(rate) {
-  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines: [], probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, mediaWorkers: MEDIA_WORKERS });
+  const server = await BenchServer.start({ sipPort: SIP_PORT, apiPort: API_PORT, lines: [], probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, mediaWorkers: MEDIA_WORKERS, admissionGuards: GUARDS });
   try {
     const calls = rate * 10;
     const base = procSample(server.pid);
@@ -273,7 +275,7 @@ async function main() {
   const asterisk = [];
   series: for (const n of ASTERISK_STEPS) {
     for (const mailboxes of ASTERISK_MAILBOXES) {
-      const r = await asteriskShapeStep({ n, mailboxes, frames, sipPort: SIP_PORT, apiPort: API_PORT, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, mediaWorkers: MEDIA_WORKERS, rampS: ASTERISK_RAMP_S, captureRtp: RTP_CAPTURE });
+      const r = await asteriskShapeStep({ n, mailboxes, frames, sipPort: SIP_PORT, apiPort: API_PORT, probeLine: PROBE_LINE, nodeArgs: NODE_ARGS, mediaWorkers: MEDIA_WORKERS, rampS: ASTERISK_RAMP_S, captureRtp: RTP_CAPTURE, admissionGuards: GUARDS });
       asterisk.push(r);
       console.log(JSON.stringify(r));
       if (!asteriskRowPassed(r)) break series;

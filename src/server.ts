@@ -13,7 +13,8 @@ import { SipUserAgent } from './sip/user-agent.js';
 import { AdmissionControl } from './sip/admission.js';
 import { EventLoopDelayMonitor } from './sip/loop-delay.js';
 import type { IncomingInvite } from './sip/incoming-invite.js';
-import { LocalMediaSessions, MediaWorkerPool, RtpPortAllocator, type MediaSessionFactory } from './media/index.js';
+import { LocalMediaSessions, MediaWorkerPool, RtpPortAllocator, rtpPacketTotals, type MediaSessionFactory } from './media/index.js';
+import { LateSendMonitor } from './sip/late-send-monitor.js';
 import { openStore, parseSqliteUrl, type Store } from './store/index.js';
 import { PromptCatalog } from './ivr/prompts/catalog.js';
 import { CallRouter } from './ivr/router.js';
@@ -96,14 +97,24 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   });
   await transport.start();
   const loopDelay = config.admission.maxEventLoopDelayMs > 0 ? new EventLoopDelayMonitor() : undefined;
-  const admission = new AdmissionControl(config.admission, clock, loopDelay);
-  const sip = new SipUserAgent({ transport, logger, admission, clock, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const rtpSockets = { host: config.rtp.host, recvBufferSize: config.rtp.socketBufferBytes, sendBufferSize: config.rtp.socketBufferBytes };
   // media.workers = 0: calls' RTP on this thread; N: in N media worker threads, each owning 1/N of the port range.
   const workerMedia =
     config.media.workers > 0
       ? new MediaWorkerPool({ workers: config.media.workers, portMin: config.rtp.portMin, portMax: config.rtp.portMax, ...rtpSockets, logger })
       : undefined;
+  // Frames sent late by every media thread: this one's players, plus the workers' as of their last report.
+  const lateSends =
+    config.admission.maxLateSendShare > 0
+      ? new LateSendMonitor({
+          totals: () => {
+            const w = workerMedia?.rtpTotals();
+            return { sent: rtpPacketTotals.sent + (w?.sent ?? 0), sentLate: rtpPacketTotals.sentLate + (w?.sentLate ?? 0) };
+          },
+        })
+      : undefined;
+  const admission = new AdmissionControl(config.admission, clock, loopDelay, lateSends);
+  const sip = new SipUserAgent({ transport, logger, admission, clock, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const media: MediaSessionFactory = workerMedia ?? new LocalMediaSessions(new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax), rtpSockets, clock);
   if (workerMedia) {
     metrics.useWorkerMedia(workerMedia);
@@ -187,6 +198,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       await api?.close();
       sweeper.stop();
       loopDelay?.stop();
+      lateSends?.stop();
       await worker.stop();
       await store.close();
       await spoolOwnership.release();

@@ -55,14 +55,14 @@ async function settle(dbPath, lines, calls) {
  * One row: N concurrent Asterisk-shaped deposits over `mailboxes` mailboxes.
  * `rampS` (default 10) is how long the N calls take to start; `captureRtp` (default true) captures what the
  * callers receive (bench/lib/rtp-gap-capture.py) to tell whether each heard RTP without a gap over 100 ms.
- * @param {{ n: number, mailboxes: number, frames: Int16Array[], sipPort: number, apiPort: number, probeLine: string, nodeArgs: string[], mediaWorkers?: number, rampS?: number, captureRtp?: boolean }} o
+ * @param {{ n: number, mailboxes: number, frames: Int16Array[], sipPort: number, apiPort: number, probeLine: string, nodeArgs: string[], mediaWorkers?: number, rampS?: number, captureRtp?: boolean, admissionGuards?: boolean }} o
  */
 async function asteriskShapeStep(o) {
   const lines = Array.from({ length: o.mailboxes }, (_, i) => mailboxNumber(i));
   const procs = Math.ceil(o.n / PER_SIPP);
   const per = Math.ceil(o.n / procs);
   const calls = per * procs;
-  const server = await BenchServer.start({ sipPort: o.sipPort, apiPort: o.apiPort, lines, probeLine: o.probeLine, nodeArgs: o.nodeArgs, mediaWorkers: o.mediaWorkers ?? 0 });
+  const server = await BenchServer.start({ sipPort: o.sipPort, apiPort: o.apiPort, lines, probeLine: o.probeLine, nodeArgs: o.nodeArgs, mediaWorkers: o.mediaWorkers ?? 0, admissionGuards: o.admissionGuards ?? false });
   let capture = null;
   try {
     const rampS = o.rampS ?? RAMP_S;

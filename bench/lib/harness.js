@@ -47,9 +47,11 @@ class BenchServer {
       REPONDEUR_DATABASE_URL: `sqlite:${db}`,
       REPONDEUR_LOG_LEVEL: o.logLevel ?? 'warn',
       REPONDEUR_RETENTION_MAX_MESSAGES: '100000',
-      // The bench measures capacity: no cap on calls, no overload guard (they would refuse the rows beyond them).
-      REPONDEUR_ADMISSION_MAX_CALLS: '100000',
-      REPONDEUR_ADMISSION_MAX_EVENT_LOOP_DELAY_MS: '0',
+      // The bench measures capacity: no cap on calls, no overload guard (they would refuse the rows beyond them),
+      // unless asked to show them at work (`--guards`: the server's own admission defaults).
+      ...(o.admissionGuards
+        ? {}
+        : { REPONDEUR_ADMISSION_MAX_CALLS: '100000', REPONDEUR_ADMISSION_MAX_EVENT_LOOP_DELAY_MS: '0', REPONDEUR_ADMISSION_MAX_LATE_SEND_SHARE: '0' }),
       REPONDEUR_MEDIA_WORKERS: String(o.mediaWorkers ?? 0),
     };
     const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'repondeur.js'), 'serve'], {

@@ -27,6 +27,11 @@ export const AdmissionOptionsSchema = z
     maxEventLoopDelayMs: z.number().min(0),
     /** The event-loop guard only refuses calls while at least this many are up (a stall on a quiet server is not overload). */
     eventLoopGuardMinCalls: z.number().int().min(0),
+    /**
+     * New INVITEs are refused while more than this share (0…1) of the RTP frames sent over the last second left more
+     * than 10 ms after their schedule (the media is falling behind); 0: never. Needs eventLoopGuardMinCalls calls up too.
+     */
+    maxLateSendShare: z.number().min(0).max(1),
     /** Sources whose counters are kept at once (least recently seen forgotten first). */
     maxTrackedSources: z.number().int().min(16),
     /** A source not heard from this long, with no call in progress, is forgotten. */

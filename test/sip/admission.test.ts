@@ -134,6 +134,27 @@ describe('half-open INVITEs and global caps', () => {
     expect(off.admitInvite(A).kind).toBe('accept');
   });
 
+  test('late-send guard: while the media sends too many frames late and enough calls are up, new INVITEs get 503', () => {
+    let share = 0;
+    const ac = new AdmissionControl(
+      { trustedSources: [], maxHalfOpenPerSource: 100, maxLateSendShare: 0.02, eventLoopGuardMinCalls: 2, retryAfterSeconds: 7 },
+      new ManualClock(),
+      { recentP99Ms: () => 0 },
+      { recentLateShare: () => share },
+    );
+    share = 0.5;
+    expect([ac.admitInvite(A), ac.admitInvite(B)].map((r) => r.kind)).toEqual(['accept', 'accept']);
+    expect(ac.admitInvite(A)).toEqual({ kind: 'reject', status: 503, reason: 'Service Unavailable (overloaded)', retryAfterSeconds: 7 });
+    share = 0.02; // at the bound, not beyond it
+    expect(ac.admitInvite(A).kind).toBe('accept');
+    share = 0.021;
+    expect(ac.admitInvite(B).kind).toBe('reject');
+    expect(ac.stats()).toMatchObject({ calls: 3, rejectedLateSends: 2, rejectedLoopDelay: 0 });
+    const off = new AdmissionControl({ trustedSources: [], maxLateSendShare: 0, eventLoopGuardMinCalls: 0 }, new ManualClock(), undefined, { recentLateShare: () => 1 });
+    expect(off.admitInvite(A).kind).toBe('accept');
+    expect(() => new AdmissionControl({ maxLateSendShare: 1.5 })).toThrow();
+  });
+
   test('options are validated', () => {
     expect(() => new AdmissionControl({ burst: 0 })).toThrow();
     expect(() => new AdmissionControl({ maxCalls: 10, maxHalfOpen: 20 })).toThrow(/maxHalfOpen/);
