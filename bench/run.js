@@ -68,7 +68,7 @@ const NODE_ARGS = option('node-args', '').split(' ').filter(Boolean);
 /** `--guards`: keep the server's admission cap and overload guards (refused calls then count as failed). */
 const GUARDS = process.argv.includes('--guards');
 /** media.workers of the servers started (REPONDEUR_MEDIA_WORKERS). */
-const MEDIA_WORKERS = Number(option('workers', '0'));
+const MEDIA_WORKERS = Number(option('workers', '2'));
 const CEILING = !QUICK && !process.argv.includes('--no-ceiling');
 const PROBE_LANES = Number(option('probes', '4'));
 const WRITE = !QUICK && !process.argv.includes('--no-write');

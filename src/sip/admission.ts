@@ -31,10 +31,12 @@ export const DEFAULT_ADMISSION_OPTIONS: AdmissionOptions = {
   burst: 40,
   dropAfterRefusals: 10,
   maxHalfOpenPerSource: 20,
-  // The last clean row of the Asterisk-shaped bench series (README "Capacity", BENCHMARKS.md): 1200 concurrent
-  // 21 s deposits with media both ways on 2 cores, in 1 mailbox and over 100 (2026-12-01).
-  maxCalls: 1200,
-  maxHalfOpen: 1000,
+  // The largest row of the Asterisk-shaped bench series (README "Capacity", BENCHMARKS.md, 2026-12-02, idle 2-core
+  // machine, SIPp beside the server, media both ways) where every message was stored whole with media workers: 800
+  // concurrent 21 s deposits. The last row where callers also heard no drop-out was 500: the late-send guard below
+  // refuses new calls from the point where the media falls behind, which comes first on a machine like that one.
+  maxCalls: 800,
+  maxHalfOpen: 800,
   maxEventLoopDelayMs: 200,
   eventLoopGuardMinCalls: 100,
   // 500 concurrent deposits on the bench machine: 0.4–1.4 % late and every caller clean; 600: 3.8 % and up, gaps heard.

@@ -34,11 +34,13 @@ beforeAll(async () => {
   } finally {
     await store.close();
   }
-  // The event-loop overload guard is off here: this test judges recording integrity at 100 concurrent calls on
+  // The overload guards (event loop, late sends) are off here: this test judges recording integrity at 100 concurrent calls on
   // whatever machine runs it (a loaded CI box stalls the loop for reasons of its own); the guard's 503s are tested
-  // in test/hostile/overload.test.ts and its unit tests.
+  // in test/hostile/overload.test.ts and its unit tests. Media runs on the SIP thread (media.workers 0) unless the run
+  // asks otherwise: every other server test runs with the default media workers, this one keeps the in-thread path
+  // covered end to end at 100 concurrent calls.
   server = await startServerProcess(
-    { REPONDEUR_LOG_LEVEL: 'info', REPONDEUR_RETENTION_MAX_MESSAGES: '1000', REPONDEUR_ADMISSION_MAX_EVENT_LOOP_DELAY_MS: '0' },
+    { REPONDEUR_LOG_LEVEL: 'info', REPONDEUR_RETENTION_MAX_MESSAGES: '1000', REPONDEUR_ADMISSION_MAX_EVENT_LOOP_DELAY_MS: '0', REPONDEUR_ADMISSION_MAX_LATE_SEND_SHARE: '0', REPONDEUR_MEDIA_WORKERS: process.env.REPONDEUR_MEDIA_WORKERS ?? '0' },
     { dir },
   );
 }, 60_000);

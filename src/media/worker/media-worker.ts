@@ -146,6 +146,8 @@ function close(sid: number, s: WorkerSession): void {
   const packetsLost = s.rtp.packetsLost;
   const packetsSent = s.rtp.player.packetsSent;
   s.rtp.close();
+  // The counters first, on the same port: once the main thread has the Closed, its totals count this call's packets.
+  reportLoad();
   post({ op: FromWorker.Closed, sid, stats: { packetsReceived: s.rtp.stats.packetsReceived, packetsLost, packetsSent } });
 }
 
@@ -215,7 +217,7 @@ port.on('message', (m: ToWorkerMessage) => {
   }
 });
 
-const loadTimer = setInterval(() => {
+function reportLoad(): void {
   const stats = sharedPacingScheduler.stats;
   post({
     op: FromWorker.Load,
@@ -225,5 +227,7 @@ const loadTimer = setInterval(() => {
       pacing: { histogram: stats.histogram.slice(), runs: stats.runs, sumLatenessMs: stats.sumLatenessMs, maxLatenessMs: stats.maxLatenessMs, pendingJobs: sharedPacingScheduler.size },
     },
   });
-}, LOAD_REPORT_MS);
+}
+
+const loadTimer = setInterval(reportLoad, LOAD_REPORT_MS);
 loadTimer.unref();
