@@ -159,7 +159,12 @@ export class RtpRecorder implements RtpAudioSink {
 
   /** Wall-clock ms since the last packet above the voice threshold was recorded (since creation if none yet). */
   get msSinceVoice(): number {
-    return this.#now() - (this.#lastVoiceAt === this.#lastVoiceAt ? this.#lastVoiceAt : this.#startedAt);
+    return this.#now() - this.lastVoiceAt;
+  }
+
+  /** When the last packet above the voice threshold was recorded, on the recorder's clock (its start if none yet). */
+  get lastVoiceAt(): number {
+    return this.#lastVoiceAt === this.#lastVoiceAt ? this.#lastVoiceAt : this.#startedAt;
   }
 
   pushRtp(seq: number, timestamp: number, ssrc: number, payloadType: number, payload: Uint8Array): void {

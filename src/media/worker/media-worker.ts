@@ -74,13 +74,17 @@ async function open(sid: number, host: string, recvBufferSize: number, sendBuffe
   post({ op: FromWorker.Opened, sid, port: rtp.port });
 }
 
-/** Feeds the recorder and publishes its progress in the port's shared slot after each packet. */
+/**
+ * Feeds the recorder and publishes its progress in the port's shared slot after each packet. The recorder runs on
+ * the system clock (this thread's performance.now()), so its last-voice instant goes on the shared epoch clock by
+ * adding the thread's time origin: one clock read per packet here, not one per figure.
+ */
 function progressSink(s: WorkerSession, recorder: RtpRecorder, rtpPort: number): RtpAudioSink {
   return {
     pushRtp(seq, timestamp, ssrc, payloadType, payload) {
       s.lastRecordedAt = performance.now();
       recorder.pushRtp(seq, timestamp, ssrc, payloadType, payload);
-      progress.write(rtpPort, recorder.samples, Math.round((recorder.voiceMs * SAMPLE_RATE) / 1000), epochNowMs() - recorder.msSinceVoice);
+      progress.write(rtpPort, recorder.samples, Math.round((recorder.voiceMs * SAMPLE_RATE) / 1000), performance.timeOrigin + recorder.lastVoiceAt);
     },
   };
 }
