@@ -39,6 +39,8 @@ const { DialInProbe } = require('./lib/dialin-probe.js');
 const { echoCeiling } = require('./lib/dgram-echo.js');
 const { asteriskShapeStep, asteriskRowPassed, asteriskShapeReport } = require('./lib/asterisk-shape.js');
 const { checkDeposit, expectedFrames, storedMessages } = require('./lib/recording-check.js');
+/** load-deposit.xml plays g711a.pcap this many times (and load-deposit-asterisk-shape.xml too). */
+const PLAYS = 3;
 
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
 const SIP_PORT = 17160;
@@ -262,7 +264,7 @@ async function main() {
   console.log('machine', m, 'media.workers', MEDIA_WORKERS);
   const echo = CEILING ? await echoCeiling([10000, 20000, 40000, 60000, 80000, 100000, 120000]) : { best: null, runs: [] };
   console.log('echo ceiling', echo.best);
-  const frames = expectedFrames(PCAP, 3);
+  const frames = expectedFrames(PCAP, PLAYS);
   const steps = [];
   let lastGood = null;
   for (const n of STEPS) {

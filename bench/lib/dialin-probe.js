@@ -87,11 +87,22 @@ class DialInProbe {
     this.#sendSip(reply);
   }
 
+  /**
+   * The server sends RTP all the time (silence between prompts, so that the caller hears a stream), so a prompt is
+   * told apart by the RTP header, not by packets arriving: RFC 3551 §4.1, "the first packet of a talkspurt (first
+   * packet after a silence period) is distinguished by setting the marker bit" — the server's player sets it on the
+   * first frame of a prompt that follows silence or an aborted prompt. The pause filler is PCMA silence (every
+   * payload byte 0xD5, the A-law code of 0): only other payloads count as speech for `#silence`.
+   */
   #onRtp(msg, rinfo) {
     if (msg.length < 12 || msg[0] >> 6 !== 2) return;
     this.remoteRtp ??= { address: rinfo.address, port: rinfo.port };
     const now = performance.now();
-    this.lastRtpAt = now;
+    const headerBytes = 12 + 4 * (msg[0] & 0x0f);
+    let speech = false;
+    for (let i = headerBytes; i < msg.length && !speech; i++) speech = msg[i] !== 0xd5;
+    if (speech) this.lastRtpAt = now;
+    if ((msg[1] & 0x80) === 0) return;
     if (this.firstAfterKey === null) this.firstAfterKey = now;
     if (this.packetWaiters.length > 0) for (const w of this.packetWaiters.splice(0)) w(now);
   }
@@ -100,7 +111,7 @@ class DialInProbe {
     this.sip.send(Buffer.from(text, 'latin1'), this.o.target.port, this.o.target.host);
   }
 
-  /** Resolves with the arrival time of the first RTP packet after the last key (any packet if none yet), or null after `timeoutMs`. */
+  /** Resolves with the arrival time of the first prompt start (marker bit) after the last key (any if none yet), or null after `timeoutMs`. */
   #nextPacket(timeoutMs) {
     if (this.keyAt > 0 && this.firstAfterKey !== null) return Promise.resolve(this.firstAfterKey);
     return new Promise((resolve) => {
@@ -116,7 +127,7 @@ class DialInProbe {
     });
   }
 
-  /** Waits until no RTP has arrived for `ms` (the prompt being said is over). */
+  /** Waits until no speech (only the silence filler, or nothing) has arrived for `ms` (the prompt being said is over). */
   async #silence(ms) {
     const deadline = performance.now() + this.timeoutMs;
     while (performance.now() - this.lastRtpAt < ms) {
