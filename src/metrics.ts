@@ -37,8 +37,8 @@ export interface WorkerMediaStats {
   pacingStats(): { stats: PacingStats; pendingJobs: number };
 }
 
-/** RTP totals of this thread plus those of the media workers. */
-function mediaRtpTotals(workers: WorkerMediaStats | undefined): RtpPacketTotals {
+/** RTP totals of this thread plus those of the media workers (metrics, and admission's late-send guard). */
+export function mediaRtpTotals(workers: WorkerMediaStats | undefined): RtpPacketTotals {
   if (!workers) return { ...rtpPacketTotals };
   const w = workers.rtpTotals();
   return { received: rtpPacketTotals.received + w.received, sent: rtpPacketTotals.sent + w.sent, sentLate: rtpPacketTotals.sentLate + w.sentLate, lost: rtpPacketTotals.lost + w.lost };

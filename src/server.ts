@@ -13,7 +13,7 @@ import { SipUserAgent } from './sip/user-agent.js';
 import { AdmissionControl } from './sip/admission.js';
 import { EventLoopDelayMonitor } from './sip/loop-delay.js';
 import type { IncomingInvite } from './sip/incoming-invite.js';
-import { LocalMediaSessions, MediaWorkerPool, RtpPortAllocator, rtpPacketTotals, type MediaSessionFactory } from './media/index.js';
+import { LocalMediaSessions, MediaWorkerPool, RtpPortAllocator, type MediaSessionFactory } from './media/index.js';
 import { LateSendMonitor } from './sip/late-send-monitor.js';
 import { openStore, parseSqliteUrl, type Store } from './store/index.js';
 import { PromptCatalog } from './ivr/prompts/catalog.js';
@@ -24,7 +24,7 @@ import { NotificationWorker } from './notify/worker.js';
 import { RetentionSweeper } from './retention/sweeper.js';
 import { createApiServer } from './api/server.js';
 import { ensureWritableDir } from './ops/storage-dir.js';
-import { collectEngineMetrics, createPrometheusMetrics, startEngineMetrics } from './metrics.js';
+import { collectEngineMetrics, createPrometheusMetrics, mediaRtpTotals, startEngineMetrics } from './metrics.js';
 import { readOutboxBacklog, readRetentionDeletions } from './ops/outbox-backlog.js';
 import { MwiNotifier } from './mwi/mwi-notifier.js';
 import { UnsolicitedMwi } from './mwi/unsolicited-mwi.js';
@@ -104,15 +104,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
       ? new MediaWorkerPool({ workers: config.media.workers, portMin: config.rtp.portMin, portMax: config.rtp.portMax, ...rtpSockets, logger })
       : undefined;
   // Frames sent late by every media thread: this one's players, plus the workers' as of their last report.
-  const lateSends =
-    config.admission.maxLateSendShare > 0
-      ? new LateSendMonitor({
-          totals: () => {
-            const w = workerMedia?.rtpTotals();
-            return { sent: rtpPacketTotals.sent + (w?.sent ?? 0), sentLate: rtpPacketTotals.sentLate + (w?.sentLate ?? 0) };
-          },
-        })
-      : undefined;
+  const lateSends = config.admission.maxLateSendShare > 0 ? new LateSendMonitor({ totals: () => mediaRtpTotals(workerMedia) }) : undefined;
   const admission = new AdmissionControl(config.admission, clock, loopDelay, lateSends);
   const sip = new SipUserAgent({ transport, logger, admission, clock, ...(config.sip.publicHost ? { publicHost: config.sip.publicHost } : {}) });
   const media: MediaSessionFactory = workerMedia ?? new LocalMediaSessions(new RtpPortAllocator(config.rtp.portMin, config.rtp.portMax), rtpSockets, clock);

@@ -119,10 +119,10 @@ export class AdmissionControl {
    * server); without one, its guard is off.
    */
   constructor(options: Partial<AdmissionOptions> = {}, clock: Clock = systemClock, loopDelay?: LoopDelayProbe, lateSends?: LateSendProbe) {
-    this.#lateSends = lateSends;
     this.options = AdmissionOptionsSchema.parse({ ...DEFAULT_ADMISSION_OPTIONS, ...options });
     this.#clock = clock;
     this.#loopDelay = loopDelay;
+    this.#lateSends = lateSends;
     this.#scanners = this.options.scannerUserAgents.map((s) => s.toLowerCase());
     this.#trusted = new Set(this.options.trustedSources);
   }
