@@ -101,7 +101,7 @@ export async function startServer(config: Config, opts: { logger?: Logger } = {}
   // media.workers = 0: calls' RTP on this thread; N: in N media worker threads, each owning 1/N of the port range.
   const workerMedia =
     config.media.workers > 0
-      ? new MediaWorkerPool({ workers: config.media.workers, portMin: config.rtp.portMin, portMax: config.rtp.portMax, ...rtpSockets, logger })
+      ? new MediaWorkerPool({ workers: config.media.workers, youngGenerationMb: config.media.workerYoungGenerationMb, portMin: config.rtp.portMin, portMax: config.rtp.portMax, ...rtpSockets, logger })
       : undefined;
   // Frames sent late by every media thread: this one's players, plus the workers' as of their last report.
   const lateSends = config.admission.maxLateSendShare > 0 ? new LateSendMonitor({ totals: () => mediaRtpTotals(workerMedia) }) : undefined;

@@ -35,7 +35,11 @@ class BenchServer {
     } finally {
       await store.close();
     }
+    // MALLOC_* (glibc allocator tuning) and REPONDEUR_* from the bench's own environment reach the server, so that a
+    // setting can be tried on a row; the bench's own settings below win.
+    const passed = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_') || k.startsWith('REPONDEUR_')));
     const env = {
+      ...passed,
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/root',
       REPONDEUR_SIP_PORT: String(o.sipPort),

@@ -103,9 +103,10 @@ export const ConfigSchema = z
       .refine((r) => r.portMin < r.portMax, { message: 'rtp.portMin must be below rtp.portMax', path: ['portMin'] }),
     /**
      * Media threads: 0 runs every call's RTP (sockets, pacing, recording, DTMF detection) on the SIP thread; N >= 1
-     * runs it in N worker threads, each owning 1/N of rtp.portMin..portMax (src/media/worker/).
+     * runs it in N worker threads, each owning 1/N of rtp.portMin..portMax (src/media/worker/). `workerYoungGenerationMb`:
+     * V8's young generation of each worker in MiB (0: V8's default); small keeps the workers' RSS small.
      */
-    media: z.object({ workers: z.number().int().min(0).max(64) }).strict(),
+    media: z.object({ workers: z.number().int().min(0).max(64), workerYoungGenerationMb: z.number().int().min(0).max(1024) }).strict(),
     /** SIP admission control: per-source rate and half-open limits, global call caps, scanner drops (src/sip/admission.ts). */
     admission: AdmissionOptionsSchema,
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }).strict(),

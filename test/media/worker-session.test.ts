@@ -20,8 +20,8 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-function pool(workers: number, range = rtpBlock()): MediaWorkerPool {
-  const p = new MediaWorkerPool({ workers, portMin: range.rtpMin, portMax: range.rtpMax, host: '127.0.0.1', recvBufferSize: 1 << 20, sendBufferSize: 1 << 20, logger });
+function pool(workers: number, range = rtpBlock(), youngGenerationMb?: number): MediaWorkerPool {
+  const p = new MediaWorkerPool({ workers, portMin: range.rtpMin, portMax: range.rtpMax, host: '127.0.0.1', recvBufferSize: 1 << 20, sendBufferSize: 1 << 20, logger, youngGenerationMb });
   cleanup.push(() => p.stop());
   return p;
 }
@@ -70,6 +70,20 @@ describe('MediaWorkerPool', () => {
       { min: 20006, max: 20011 },
     ]);
     expect(() => splitPortRange(20000, 20003, 3)).toThrow(RangeError);
+  });
+
+  test("each worker runs with the configured young generation, also after a restart; 0 keeps V8's default", async () => {
+    const small = pool(1, rtpBlock(), 6);
+    await until('the worker online', () => small.shares[0]!.youngGenerationMb !== undefined, 10_000);
+    expect(small.shares[0]!.youngGenerationMb).toBe(6);
+    await small.terminateWorker(0);
+    await until('the worker started again', () => small.shares[0]!.running && small.shares[0]!.youngGenerationMb !== undefined, 10_000);
+    expect(small.shares[0]!.youngGenerationMb).toBe(6);
+    const session = await small.open();
+    session.close();
+    const usual = pool(1, rtpBlock(), 0);
+    await until('the worker online', () => (usual.shares[0]!.youngGenerationMb ?? -1) > 0, 10_000);
+    expect(usual.shares[0]!.youngGenerationMb).toBeGreaterThan(6);
   });
 
   test('a prompt played by a worker arrives at the peer as the encoded prompt, frame for frame', async () => {

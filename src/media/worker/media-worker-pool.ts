@@ -33,6 +33,12 @@ export interface MediaWorkerPoolOptions {
   recvBufferSize: number;
   sendBufferSize: number;
   logger: Logger;
+  /**
+   * V8's young generation of each worker, in MiB (`resourceLimits.maxYoungGenerationSizeMb`); 0 keeps V8's default
+   * (~48 MiB on 64-bit). A worker's garbage is mostly received datagrams that die within a frame: a small young
+   * generation collects them as often and keeps the worker's heap (and RSS) small (BENCHMARKS.md, "the workers' young generation").
+   */
+  youngGenerationMb?: number;
   /** The worker script (default the compiled media-worker.js next to this file, or its .ts twin under ts-jest). */
   script?: string;
 }
@@ -104,6 +110,9 @@ export class MediaWorkerPool implements MediaSessionFactory {
 
   constructor(options: MediaWorkerPoolOptions) {
     if (!Number.isInteger(options.workers) || options.workers < 1) throw new RangeError(`media workers must be an integer ≥ 1, got ${options.workers}`);
+    if (options.youngGenerationMb !== undefined && (!Number.isInteger(options.youngGenerationMb) || options.youngGenerationMb < 0)) {
+      throw new RangeError(`media workers' young generation must be an integer ≥ 0 (MiB), got ${options.youngGenerationMb}`);
+    }
     this.#options = options;
     this.#script = options.script ?? join(__dirname, 'media-worker.js');
     this.#workers = splitPortRange(options.portMin, options.portMax, options.workers).map((s, k) => new MediaWorker(k, s.min, s.max));
@@ -111,12 +120,13 @@ export class MediaWorkerPool implements MediaSessionFactory {
   }
 
   /** Each worker's port share and calls (tests, logs). */
-  get shares(): Array<{ portMin: number; portMax: number; calls: number; running: boolean }> {
-    return this.#workers.map((w) => ({ portMin: w.portMin, portMax: w.portMax, calls: w.calls, running: w.thread !== null }));
+  get shares(): Array<{ portMin: number; portMax: number; calls: number; running: boolean; youngGenerationMb: number | undefined }> {
+    return this.#workers.map((w) => ({ portMin: w.portMin, portMax: w.portMax, calls: w.calls, running: w.thread !== null, youngGenerationMb: w.thread?.resourceLimits?.maxYoungGenerationSizeMb }));
   }
 
   #start(w: MediaWorker): void {
-    const thread = startScriptWorker(this.#script, { workerData: { ...w.init } });
+    const young = this.#options.youngGenerationMb ?? 0;
+    const thread = startScriptWorker(this.#script, { workerData: { ...w.init }, ...(young > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: young } } : {}) });
     w.thread = thread;
     // The SIP side decides when the process ends (stop() terminates the workers): a worker never keeps it alive.
     thread.unref();
