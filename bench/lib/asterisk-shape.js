@@ -62,7 +62,7 @@ async function asteriskShapeStep(o) {
   const procs = Math.ceil(o.n / PER_SIPP);
   const per = Math.ceil(o.n / procs);
   const calls = per * procs;
-  const server = await BenchServer.start({ sipPort: o.sipPort, apiPort: o.apiPort, lines, probeLine: o.probeLine, nodeArgs: o.nodeArgs, mediaWorkers: o.mediaWorkers ?? 0, admissionGuards: o.admissionGuards ?? false });
+  const server = await BenchServer.start({ sipPort: o.sipPort, apiPort: o.apiPort, lines, probeLine: o.probeLine, nodeArgs: o.nodeArgs, mediaWorkers: o.mediaWorkers, admissionGuards: o.admissionGuards ?? false });
   let capture = null;
   try {
     const rampS = o.rampS ?? RAMP_S;

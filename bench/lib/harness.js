@@ -56,7 +56,8 @@ class BenchServer {
       ...(o.admissionGuards
         ? {}
         : { REPONDEUR_ADMISSION_MAX_CALLS: '100000', REPONDEUR_ADMISSION_MAX_EVENT_LOOP_DELAY_MS: '0', REPONDEUR_ADMISSION_MAX_LATE_SEND_SHARE: '0' }),
-      REPONDEUR_MEDIA_WORKERS: String(o.mediaWorkers ?? 0),
+      // No count given: the server's own default (config/default.json), as `npm start` runs it.
+      ...(o.mediaWorkers !== undefined ? { REPONDEUR_MEDIA_WORKERS: String(o.mediaWorkers) } : {}),
     };
     const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'repondeur.js'), 'serve'], {
       cwd: ROOT,
