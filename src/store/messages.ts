@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { types } from 'node:util';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { handOverBlob } from './blob-handover.js';
 import { NotFoundError, parseOrThrow } from './errors.js';
 import { lineNumber, readSettings, requireLine } from './lines.js';
 import { enqueueNotifications, type OutboxJob } from './outbox.js';
@@ -61,6 +62,11 @@ export const CreateMessageOptionsSchema = z.strictObject({
   /** The e-mails to enqueue; absent: those the line's settings ask for ({@link notificationsFor}), read in the transaction. */
   notifications: z.array(NotificationSchema).max(20, { error: 'notifications: at most 20' }).optional(),
   maxMessages: z.number().int({ error: 'maxMessages must be whole' }).min(1, { error: 'maxMessages must be ≥ 1' }).optional(),
+  /**
+   * The caller gives the WAV up: on SQLite its bytes move to the store's thread instead of being copied, and the
+   * caller's buffer is left detached (empty), whether the call succeeds or fails (src/store/blob-handover.ts).
+   */
+  handOverAudio: z.boolean().optional(),
 });
 export type CreateMessageOptions = z.input<typeof CreateMessageOptionsSchema>;
 
@@ -137,6 +143,7 @@ export class MessageRepository {
       const lineRow = await requireLine(trx, this.#ctx.dialect, line, true);
       const now = this.#ctx.clock();
       const audio = toBuffer(m.wav);
+      if (opts.handOverAudio) handOverBlob(audio);
       const row: MessagesTable = {
         id: randomUUID(),
         line,

@@ -18,6 +18,26 @@ describe.each(ENGINES)('messages on %s', (engine) => {
     return (await store.lines.create({ number: freshLine() })).number;
   }
 
+  test('handOverAudio: on SQLite the WAV moves to the store thread (the caller\'s buffer is detached), on PostgreSQL it stays; the stored bytes are the same', async () => {
+    const line = await newLine();
+    const wav = fakeWav(300_000, 5);
+    const copy = Buffer.from(wav);
+    expect(wav.byteOffset === 0 && wav.byteLength === wav.buffer.byteLength).toBe(true);
+    const { message } = await store.messages.create({ line, caller: '+33612345678', callee: line, durationMs: 37_500, wav }, { handOverAudio: true });
+    expect(message.size).toBe(copy.length);
+    expect(wav.buffer.byteLength).toBe(engine === 'sqlite' ? 0 : copy.length);
+    expect((await store.messages.getAudio(message.id)).equals(copy)).toBe(true);
+    // Without the option, or for a view into a larger buffer, nothing is detached.
+    const kept = fakeWav(300_000, 6);
+    await store.messages.create({ line, caller: '+33612345678', callee: line, durationMs: 37_500, wav: kept });
+    expect(kept.buffer.byteLength).toBeGreaterThan(0);
+    const big = Buffer.concat([fakeWav(300_000, 7), Buffer.alloc(10)]);
+    const view = big.subarray(0, big.length - 10);
+    const { message: fromView } = await store.messages.create({ line, caller: '+33612345678', callee: line, durationMs: 37_500, wav: view }, { handOverAudio: true });
+    expect(big.buffer.byteLength).toBe(big.length);
+    expect((await store.messages.getAudio(fromView.id)).equals(view)).toBe(true);
+  });
+
   test('create, get, getAudio, list, move, delete with audio bytes intact', async () => {
     const line = await newLine();
     const wav = fakeWav(48_000, 3);

@@ -30,7 +30,7 @@ export interface DepositedAudio {
   samples: number;
 }
 
-/** Stores `audio` as a message of `line` with the party details of the sidecar. */
+/** Stores `audio` as a message of `line` with the party details of the sidecar; takes `audio.wav` over (on SQLite it is left detached). */
 export async function storeDepositedMessage(
   store: Store,
   line: Line,
@@ -48,7 +48,8 @@ export async function storeDepositedMessage(
       wav: audio.wav,
       creationDatetime: meta.startedAt,
     },
-    { maxMessages },
+    // The WAV is not used after this: it moves to the SQLite thread instead of being copied (blob-handover.ts).
+    { maxMessages, handOverAudio: true },
   );
   const id = result.message.id;
   return { messageId: id, evictedAtOnce: result.evicted.includes(id), evicted: result.evicted.filter((e) => e !== id) };

@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import SqliteDatabase from 'better-sqlite3';
 import type { QueryResult } from 'kysely';
 import { startScriptWorker } from '../../shared/worker-pool.js';
+import { handedOverBuffers } from '../blob-handover.js';
 import { StoreError } from '../errors.js';
 import type { FromSqliteWorker, RemoteError, SqliteWorkerData, ToSqliteWorker } from './protocol.js';
 
@@ -130,7 +131,8 @@ export class SqliteWorkerDatabase {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       try {
-        this.thread.postMessage({ type: 'query', id, sql, parameters } satisfies ToSqliteWorker);
+        // Blobs their owner handed over (blob-handover.ts) move to the worker; every other parameter is copied.
+        this.thread.postMessage({ type: 'query', id, sql, parameters } satisfies ToSqliteWorker, handedOverBuffers(parameters));
       } catch (err) {
         // A parameter structured clone cannot copy (a function, a symbol): the query never left.
         reject(err instanceof Error ? err : new Error(String(err)));
