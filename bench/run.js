@@ -9,8 +9,9 @@
  *
  * `--steps none` / `--asterisk-steps none` / `--setup-rates none` skip a part; `--node-args` are given to the
  * server's node (profiling); `--workers N` runs the server with media.workers = N (RTP in N worker threads, 2 by
- * default as in config/default.json; 0 keeps it on the SIP thread). REPONDEUR_* and MALLOC_* variables of the bench's
- * environment reach the server (e.g. REPONDEUR_MEDIA_WORKER_YOUNG_GENERATION_MB=0); the bench's own settings win.
+ * default as in config/default.json; 0 keeps it on the SIP thread). REPONDEUR_*, MALLOC_*, GLIBC_TUNABLES and LD_PRELOAD
+ * of the bench's environment reach the server (e.g. REPONDEUR_MEDIA_WORKER_YOUNG_GENERATION_MB=0, or jemalloc through
+ * LD_PRELOAD with MALLOC_CONF); the bench's own settings win.
  *
  * 1. Ceiling: a bare Node dgram echo (bench/lib/dgram-echo.js), packets/s in + out with < 0.1 % loss.
  * 2. Recording steps: for each concurrency N, a fresh server and N complete deposits (load-deposit.xml: greeting,

@@ -35,9 +35,9 @@ class BenchServer {
     } finally {
       await store.close();
     }
-    // MALLOC_* (glibc allocator tuning) and REPONDEUR_* from the bench's own environment reach the server, so that a
-    // setting can be tried on a row; the bench's own settings below win.
-    const passed = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_') || k.startsWith('REPONDEUR_')));
+    // MALLOC_* and MALLOC_CONF (allocator tuning: glibc, jemalloc), GLIBC_TUNABLES, LD_PRELOAD (another allocator) and REPONDEUR_* from
+    // the bench's own environment reach the server, so that a setting can be tried on a row; the bench's own settings below win.
+    const passed = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_') || k.startsWith('REPONDEUR_') || k === 'GLIBC_TUNABLES' || k === 'LD_PRELOAD'));
     const env = {
       ...passed,
       PATH: process.env.PATH ?? '',

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { codecOfStaticPayloadType, decodeG711Into, type G711Codec } from './g711.js';
 import { seqDelta, tsDelta } from './rtp-packet.js';
 import { WavSpoolWriter } from './wav-spool.js';
+import { giveBackSampleBatch, takeSampleBatch } from './sample-batch-pool.js';
 import { SAMPLE_RATE } from '../shared/audio/sample-rate.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 
@@ -118,7 +119,7 @@ export class RtpRecorder implements RtpAudioSink {
     for (const [pt, codec] of Object.entries(options.dynamicPayloadTypes)) this.#payloadTypes.set(Number(pt), codec);
     this.#now = clock === systemClock ? systemClock.now : () => clock.now();
     this.#startedAt = this.#now();
-    this.#chunk = new Int16Array(this.#flushSamples);
+    this.#chunk = takeSampleBatch(this.#flushSamples);
   }
 
   /** Validates `options`, creates the spool file and returns a recorder ready for packets. */
@@ -209,6 +210,8 @@ export class RtpRecorder implements RtpAudioSink {
     if (!this.#finished) {
       this.#drain();
       this.#flushChunk();
+      // Nothing is recorded after this: the batch the last flush took goes back unused.
+      giveBackSampleBatch(this.#chunk);
       this.#finished = this.#spool.finishedWav().then((wav) => {
         const result: RecordingResult = { path: this.path, samples: this.#samples, durationMs: this.durationMs, wav };
         const error = this.#spool.writeError;
@@ -294,10 +297,12 @@ export class RtpRecorder implements RtpAudioSink {
 
   #flushChunk(): void {
     if (this.#chunkFill === 0) return;
-    const bytes = Buffer.from(this.#chunk.buffer, this.#chunk.byteOffset, this.#chunkFill * 2);
+    const chunk = this.#chunk;
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, this.#chunkFill * 2);
     if (BIG_ENDIAN) bytes.swap16();
-    this.#spool.append(bytes);
-    this.#chunk = new Int16Array(this.#flushSamples);
+    // Written, the batch serves another flush (sample-batch-pool.ts); kept by the spool after a write error, it is not.
+    this.#spool.append(bytes, () => giveBackSampleBatch(chunk));
+    this.#chunk = takeSampleBatch(this.#flushSamples);
     this.#chunkFill = 0;
   }
 }

@@ -73,8 +73,12 @@ export class WavSpoolWriter {
     return this.#position - WAV_HEADER_BYTES;
   }
 
-  /** Queues `chunk` (little-endian 16-bit samples) for writing; the caller must not reuse it. */
-  append(chunk: Buffer): void {
+  /**
+   * Queues `chunk` (little-endian 16-bit samples) for writing; the caller must not reuse it until `written` is
+   * called, once the bytes are in the file. `written` is never called for a chunk the writer keeps in memory (after
+   * a write error, see {@link unwrittenSamples}) or drops (the file could not be opened).
+   */
+  append(chunk: Buffer, written?: () => void): void {
     if (this.#closed) throw new Error(`WavSpoolWriter: append after close on ${this.path}`);
     if (chunk.length === 0) return;
     const at = this.#position;
@@ -93,7 +97,9 @@ export class WavSpoolWriter {
         // be written stays in memory so that the recording is not lost (see unwrittenSamples).
         this.#writeError = err as Error;
         this.#unwritten.push(chunk);
+        return;
       }
+      written?.();
     });
   }
 

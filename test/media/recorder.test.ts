@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeG711, encodeG711, type G711Codec } from '../../src/media/g711.js';
 import { RtpRecorder } from '../../src/media/recorder.js';
+import { freeSampleBatches } from '../../src/media/sample-batch-pool.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { decodeWav } from '../../src/shared/audio/wav.js';
 import { recoverSpooledWav } from '../../src/media/wav-spool.js';
@@ -144,6 +145,27 @@ describe('RtpRecorder', () => {
     expect(Array.from(wav.samples)).toEqual(concat(pkts.map(decodedOf)).slice(0, recovered.samples));
     expect((await recoverSpooledWav(path)).repaired).toBe(false);
     await rec.finish(); // releases the file handle of the "crashed" recorder
+  });
+
+  test('batches are reused only once written: recorders flushing at every packet, side by side, keep their own audio', async () => {
+    // flushMs 20: each 20 ms packet fills a batch, handed to the spool while the writes queue up behind one another.
+    // A batch taken back before its write completed would be overwritten by the next packet of either recorder.
+    const a = await RtpRecorder.create({ path: join(dir, 'pool-a.wav'), fsync: false, flushMs: 20 });
+    const b = await RtpRecorder.create({ path: join(dir, 'pool-b.wav'), fsync: false, flushMs: 20 });
+    const pa = stream(120, 20, 'PCMU', 100, 0, 0xa, 0);
+    const pb = stream(120, 20, 'PCMA', 900, 0, 0xb, 5000);
+    for (let round = 0; round < 4; round++) {
+      for (let k = round * 30; k < round * 30 + 30; k++) {
+        a.pushRtp(pa[k]!.seq, pa[k]!.ts, pa[k]!.ssrc, pa[k]!.pt, pa[k]!.payload);
+        b.pushRtp(pb[k]!.seq, pb[k]!.ts, pb[k]!.ssrc, pb[k]!.pt, pb[k]!.payload);
+      }
+      // Let the queued writes complete, so the next round records into batches given back.
+      await until('batches written and given back', () => freeSampleBatches() >= 30, 10_000, 5);
+    }
+    const [ra, rb] = await Promise.all([a.finish(), b.finish()]);
+    expect(Array.from(decodeWav(ra.wav).samples)).toEqual(concat(pa.map(decodedOf)));
+    expect(Array.from(decodeWav(rb.wav).samples)).toEqual(concat(pb.map(decodedOf)));
+    expect(Array.from(decodeWav(await readFile(ra.path)).samples)).toEqual(concat(pa.map(decodedOf)));
   });
 
   test('invalid options are refused precisely', async () => {
