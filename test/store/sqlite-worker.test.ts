@@ -80,6 +80,36 @@ describe('SQLite in a worker thread', () => {
     expect(rows[0]?.b).toEqual(Buffer.from([0, 0xff, 0x10]));
   });
 
+  test('large blob parameters come back from the worker by transfer once stored (spent), stored or refused alike', async () => {
+    const store = await open();
+    const line = (await store.lines.create({ number: freshLine() })).number;
+    const spent: number[][] = [];
+    const listen = (m: { type: string; spent?: ArrayBuffer[] }): void => {
+      if (m.type === 'result' || m.type === 'failed') spent.push((m.spent ?? []).map((b) => b.byteLength));
+    };
+    store.sqliteWorker!.thread.on('message', listen);
+    try {
+      const handed = fakeWav(300_000, 1);
+      const copied = fakeWav(200_000, 2);
+      const sizes = [handed.length, copied.length];
+      const { message: a } = await store.messages.create({ line, caller: 'c', callee: line, durationMs: 1, wav: handed }, { handOverAudio: true });
+      const { message: b } = await store.messages.create({ line, caller: 'c', callee: line, durationMs: 1, wav: copied });
+      expect(spent.flat().filter((n) => n > 0)).toEqual(sizes);
+      spent.length = 0;
+      // A statement that fails still gives its blob back.
+      const refused = fakeWav(150_000, 3);
+      await expect(sql`insert into nonexistent_table values (${refused})`.execute(store.db)).rejects.toThrow(/nonexistent_table/);
+      expect(spent).toEqual([[refused.length]]);
+      spent.length = 0;
+      await store.greetings.put(line, 'unavail', { durationMs: 1, wav: fakeWav(1000, 4) });
+      expect(spent.flat()).toEqual([]); // small blobs are copied: nothing to give back
+      expect((await store.messages.getAudio(a.id)).equals(fakeWav(300_000, 1))).toBe(true);
+      expect((await store.messages.getAudio(b.id)).equals(copied)).toBe(true);
+    } finally {
+      store.sqliteWorker!.thread.off('message', listen);
+    }
+  });
+
   test('a unique violation maps to ConflictError, the driver error keeping its name, code and message', async () => {
     const worker = await open();
     const inThread = await open({ sqliteWorker: false });

@@ -27,5 +27,11 @@ export type ToSqliteWorker =
 export type FromSqliteWorker =
   | { type: 'ready' }
   | { type: 'openFailed'; error: RemoteError }
-  | { type: 'result'; id: number; rows: Record<string, unknown>[]; numAffectedRows?: bigint; insertId?: bigint }
-  | { type: 'failed'; id: number; error: RemoteError };
+  | { type: 'result'; id: number; rows: Record<string, unknown>[]; numAffectedRows?: bigint; insertId?: bigint; spent?: ArrayBuffer[] }
+  | { type: 'failed'; id: number; error: RemoteError; spent?: ArrayBuffer[] };
+/*
+ * `spent`: the query's large blob parameters (a message's WAV), done with once the statement ran, sent back by
+ * transfer for the store's thread to drop. This thread allocates little, so V8 collects here seldom and a dead
+ * WAV's memory (outside the heap) would wait for it: tens of MB when many deposits end together. The main thread
+ * collects its young generation many times a second, and frees them there.
+ */

@@ -69,7 +69,28 @@ class StatementCache {
   }
 }
 
+/** The large blob parameters' ArrayBuffers (each their own, from the transfer or clone): `spent` of protocol.ts. */
+function spentBuffers(parameters: readonly unknown[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const p of parameters) {
+    if (p instanceof Uint8Array && p.byteLength >= TRANSFER_MIN_BYTES && p.buffer instanceof ArrayBuffer && p.byteOffset === 0 && p.buffer.byteLength === p.byteLength && !out.includes(p.buffer)) {
+      out.push(p.buffer);
+    }
+  }
+  return out;
+}
+
+/** Posts `reply` with the buffers to transfer; copies instead if one cannot be detached after all. */
+function post(port: MessagePort, reply: FromSqliteWorker, transfer: ArrayBuffer[]): void {
+  try {
+    port.postMessage(reply, transfer);
+  } catch {
+    port.postMessage({ ...reply, spent: undefined });
+  }
+}
+
 function answer(port: MessagePort, statements: StatementCache, id: number, sql: string, parameters: readonly unknown[]): void {
+  const spent = spentBuffers(parameters);
   let reply: FromSqliteWorker;
   try {
     const statement = statements.get(sql);
@@ -81,15 +102,11 @@ function answer(port: MessagePort, statements: StatementCache, id: number, sql: 
       reply = { type: 'result', id, rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
     }
   } catch (err) {
-    port.postMessage({ type: 'failed', id, error: describeError(err) } satisfies FromSqliteWorker);
+    post(port, { type: 'failed', id, error: describeError(err), ...(spent.length > 0 ? { spent } : {}) }, spent);
     return;
   }
-  const transfer = transferables(reply.type === 'result' ? reply.rows : []);
-  try {
-    port.postMessage(reply, transfer);
-  } catch {
-    port.postMessage(reply); // a buffer that cannot be detached after all: copy it
-  }
+  if (spent.length > 0) reply.spent = spent;
+  post(port, reply, [...transferables(reply.rows), ...spent]);
 }
 
 function main(port: MessagePort): void {
