@@ -59,7 +59,8 @@ class BenchServer {
       // No count given: the server's own default (config/default.json), as `npm start` runs it.
       ...(o.mediaWorkers !== undefined ? { REPONDEUR_MEDIA_WORKERS: String(o.mediaWorkers) } : {}),
     };
-    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, 'bin', 'repondeur.js'), 'serve'], {
+    // As `npm start` runs it (package.json); `--node-args` come after, so a `--max-semi-space-size` there wins.
+    const child = spawn(process.execPath, ['--max-semi-space-size=4', ...(o.nodeArgs ?? []), join(ROOT, 'bin', 'repondeur.js'), 'serve'], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
