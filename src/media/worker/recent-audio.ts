@@ -38,7 +38,7 @@ export class RecentAudioPackets implements RtpAudioSink {
   pushRtp(seq: number, timestamp: number, ssrc: number, payloadType: number, payload: Uint8Array): void {
     const k = this.#next;
     this.#next = (k + 1) % RECENT_PACKETS;
-    this.#used[k] = 0;
+    this.#used[k] = 0; // not moved if the ring grows below: its old bytes are being replaced
     if (this.#oversized.size > 0) this.#oversized.delete(k);
     if (payload.length > MAX_RING_PAYLOAD_BYTES) this.#oversized.set(k, payload.slice());
     else this.#ringFor(payload.length).set(payload, k * this.#stride);
