@@ -405,14 +405,20 @@ export class TestCall {
    * Waits until some audio louder than `threshold` has arrived and then `silenceMs` passed with no packet
    * louder than it (quiet packets or none at all). Resolves with the arrival time of the last loud packet.
    */
-  async waitForAudioSilence(o: { silenceMs?: number; threshold?: number; timeoutMs?: number } = {}): Promise<number> {
+  /**
+   * Waits for audio louder than `threshold` followed by `silenceMs` of quiet; resolves to the last loud arrival.
+   * `afterMs` (a performance.now() instant, e.g. taken once keys were sent): only audio arriving after it counts,
+   * so the end of an earlier prompt does not stand for the answer to those keys when the server is slow to start it.
+   */
+  async waitForAudioSilence(o: { silenceMs?: number; threshold?: number; timeoutMs?: number; afterMs?: number } = {}): Promise<number> {
     const silenceMs = o.silenceMs ?? 500;
     const threshold = o.threshold ?? 64;
+    const afterMs = o.afterMs ?? -Infinity;
     let lastLoud = -1;
     await this.#waitFor(
       () => {
         const packets = this.rtp.packets;
-        for (let i = packets.length - 1; i >= 0; i--) {
+        for (let i = packets.length - 1; i >= 0 && packets[i]!.arrivalMs > afterMs; i--) {
           const s = packets[i]!.samples;
           if (s && s.some((x) => x > threshold || x < -threshold)) {
             lastLoud = packets[i]!.arrivalMs;

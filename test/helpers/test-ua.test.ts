@@ -358,6 +358,19 @@ describe('TestCall media', () => {
     const lastLoud = await call!.waitForAudioSilence({ silenceMs: 150, timeoutMs: 2000 });
     expect(lastLoud).toBeGreaterThan(0);
   });
+
+  test('waitForAudioSilence({ afterMs }) waits for audio arriving after that instant, not an earlier prompt\'s end', async () => {
+    const { uas, call } = await setup();
+    uas.streamPcm(concat(signal(800, 6), new Int16Array(800)));
+    const first = await call!.waitForAudioSilence({ silenceMs: 150, timeoutMs: 2000 });
+    const keysSent = performance.now();
+    // Without afterMs the earlier sound would do at once; with it, nothing new came: it times out.
+    await expect(call!.waitForAudioSilence({ silenceMs: 150, timeoutMs: 400 })).resolves.toBe(first);
+    await expect(call!.waitForAudioSilence({ silenceMs: 150, timeoutMs: 400, afterMs: keysSent })).rejects.toThrow(/silence/);
+    uas.streamPcm(concat(signal(800, 7), new Int16Array(800)));
+    const answer = await call!.waitForAudioSilence({ silenceMs: 150, timeoutMs: 2000, afterMs: keysSent });
+    expect(answer).toBeGreaterThan(keysSent);
+  });
 });
 
 describe('prompt matching', () => {

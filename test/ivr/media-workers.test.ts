@@ -82,7 +82,8 @@ describe('media.workers = 2', () => {
       expect(status).toBe(200);
       await call!.waitForAudioSilence({ silenceMs: 700, timeoutMs: 15_000 });
       await call!.sendDtmf4733('0912345678#', { pt: 101 });
-      await call!.waitForAudioSilence({ silenceMs: 700, timeoutMs: 15_000 });
+      // The PIN prompt after the line number: a loaded server may start it after 700 ms of silence (afterMs).
+      await call!.waitForAudioSilence({ silenceMs: 700, timeoutMs: 15_000, afterMs: performance.now() });
       const logsBefore = server.logs.length;
       await call!.sendDtmf4733('1234#', { pt: 101 });
       const saidMenu = (): boolean => server.logs.slice(logsBefore).some((l) => l.msg === 'dial-in: saying' && JSON.stringify(l.prompts) === '["main_menu"]');
