@@ -18,7 +18,11 @@ export function takeSampleBatch(samples: number): Int16Array {
   return free.get(samples)?.pop() ?? new Int16Array(samples);
 }
 
-/** Gives back a batch nothing reads any more (its write completed); kept for reuse while the pool has room. */
+/**
+ * Gives back a batch nothing reads any more (its write completed); kept for reuse while the pool has room. Each
+ * batch comes back once: the recorder gives back a flushed batch from its write's callback, and only its last,
+ * never-flushed one when it finishes.
+ */
 export function giveBackSampleBatch(batch: Int16Array): void {
   let list = free.get(batch.length);
   if (list === undefined) {
@@ -26,7 +30,7 @@ export function giveBackSampleBatch(batch: Int16Array): void {
     list = [];
     free.set(batch.length, list);
   }
-  if (list.length < MAX_FREE_PER_LENGTH && !list.includes(batch)) list.push(batch);
+  if (list.length < MAX_FREE_PER_LENGTH) list.push(batch);
 }
 
 /** Batches free for reuse, all lengths (tests). */

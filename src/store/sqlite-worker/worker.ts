@@ -25,6 +25,12 @@ function bindable(parameters: readonly unknown[]): unknown[] {
   return parameters.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
 }
 
+/** `value`'s ArrayBuffer when `value` is a large blob spanning the whole of it (so detaching it touches nothing else). */
+function ownLargeBuffer(value: unknown): ArrayBuffer | null {
+  if (!(value instanceof Uint8Array) || value.byteLength < TRANSFER_MIN_BYTES || value.byteOffset !== 0) return null;
+  return value.buffer instanceof ArrayBuffer && value.buffer.byteLength === value.byteLength ? value.buffer : null;
+}
+
 /**
  * The ArrayBuffers of large blob values, to transfer rather than copy. better-sqlite3 copies each BLOB into a
  * Buffer of its own (never a slice of Node's small-buffer pool, which is for < 4 KiB), so a Buffer spanning its
@@ -34,15 +40,8 @@ function transferables(rows: Record<string, unknown>[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const row of rows) {
     for (const value of Object.values(row)) {
-      if (
-        value instanceof Uint8Array &&
-        value.byteLength >= TRANSFER_MIN_BYTES &&
-        value.byteOffset === 0 &&
-        value.buffer instanceof ArrayBuffer &&
-        value.buffer.byteLength === value.byteLength
-      ) {
-        out.push(value.buffer);
-      }
+      const buffer = ownLargeBuffer(value);
+      if (buffer !== null) out.push(buffer);
     }
   }
   return out;
@@ -73,9 +72,8 @@ class StatementCache {
 function spentBuffers(parameters: readonly unknown[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const p of parameters) {
-    if (p instanceof Uint8Array && p.byteLength >= TRANSFER_MIN_BYTES && p.buffer instanceof ArrayBuffer && p.byteOffset === 0 && p.buffer.byteLength === p.byteLength && !out.includes(p.buffer)) {
-      out.push(p.buffer);
-    }
+    const buffer = ownLargeBuffer(p);
+    if (buffer !== null && !out.includes(buffer)) out.push(buffer);
   }
   return out;
 }
